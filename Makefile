@@ -1,0 +1,54 @@
+# The two commands a fresh machine needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Tests run against real PostgreSQL and Redis; override on the command line or in the environment.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ticker
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# Fixed, test-only Fernet keys (newest first); production keys come from CREDENTIALS_KEYS.
+TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=0 \
+	SECRET_KEY=test-secret-key-not-for-production LOG_FORMAT=console \
+	CREDENTIALS_KEYS=8XgqN0sUpOo8W1LP0f5lXxGq9ODZf1Cq2D4Pf2nlBz8=,Yr0xFjRbGk1h0pQ5gI8OqJfQe3kU8vO2w4yQfN3tH7Y=
+
+.PHONY: venv demo test lint typecheck pytest bench bench-smoke flower clean
+
+$(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p var
+	$(PY) -m ticker_project.demo_env var/demo.env
+	set -a && . var/demo.env && set +a && $(PY) manage.py run_demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(TEST_ENV) $(VENV)/bin/mypy .
+
+pytest: $(STAMP)
+	$(TEST_ENV) $(VENV)/bin/pytest $(ARGS)
+
+test: lint typecheck pytest bench-smoke
+
+# CI runs only a small smoke run of each benchmark; `make bench` runs them in full.
+bench-smoke: $(STAMP)
+	$(TEST_ENV) $(PY) -m benchmarks --smoke
+
+bench: $(STAMP)
+	$(TEST_ENV) $(PY) -m benchmarks
+
+flower: $(STAMP)
+	set -a && . var/demo.env && set +a && $(VENV)/bin/celery -A ticker_project flower
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3 var/redis.* .mypy_cache .ruff_cache

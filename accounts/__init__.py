@@ -1,0 +1,1 @@
+"""Trading accounts: encrypted Kite credentials, client factory, login flow, session checks."""

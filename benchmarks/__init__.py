@@ -1,0 +1,1 @@
+"""Speed targets. Each ``*_bench.py`` module exposes ``run(smoke: bool) -> list[str]``."""

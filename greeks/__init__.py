@@ -1,0 +1,1 @@
+"""Vectorized Black-Scholes engine, historical Greeks enrichment."""

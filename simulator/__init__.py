@@ -1,0 +1,1 @@
+"""A local stand-in for Kite: market model, REST and binary WebSocket in Kite's formats."""

@@ -1,0 +1,1 @@
+"""Fleet supervisor, account worker, Kite feed, tick pipeline, publisher, heartbeats."""

@@ -1,0 +1,1 @@
+"""Instrument registry, subscriptions, assignment to accounts, strike rebalancer."""

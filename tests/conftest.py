@@ -1,0 +1,39 @@
+"""Test session set-up: PostgreSQL and Redis must answer over real connections.
+
+A missing service fails the run at once with a message naming it; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.conf import settings
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        raise pytest.UsageError(
+            f"tests need PostgreSQL (DATABASE_URL); the configured engine is {engine}"
+        )
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        raise pytest.UsageError(
+            f"tests need Redis at REDIS_URL={settings.REDIS_URL}: {exc}"
+        ) from exc
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    """A client on the tests' dedicated Redis database, flushed before and after each test."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()

@@ -1,0 +1,98 @@
+"""``/api/health/``: one JSON verdict over independent checks, each with a reason when it fails.
+
+A check returns ``CheckResult``; ``down`` anywhere makes the service down (503), ``degraded``
+keeps it up (200). Later components add checks to ``HEALTH_CHECKS`` (the fleet's heartbeats).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import redis
+import structlog
+from django.conf import settings
+from django.db import DatabaseError, connections
+from django.http import HttpRequest, JsonResponse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+
+from ticker_project.metrics import HEALTH_CHECK_FAILURES
+from ticker_project.redis_factory import build_redis
+
+log = structlog.get_logger(__name__)
+
+Status = Literal["ok", "degraded", "down"]
+_SEVERITY: dict[Status, int] = {"ok": 0, "degraded": 1, "down": 2}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    status: Status
+    reason: str = ""
+
+
+def check_database() -> CheckResult:
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        return CheckResult("down", f"database unreachable: {type(exc).__name__}: {exc}")
+    return CheckResult("ok")
+
+
+def check_redis(url: str) -> CheckResult:
+    client = build_redis(url, timeout_seconds=1.0)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        return CheckResult("down", f"redis unreachable: {type(exc).__name__}: {exc}")
+    finally:
+        client.close()
+    return CheckResult("ok")
+
+
+HEALTH_CHECKS: dict[str, Callable[[], CheckResult]] = {
+    "database": check_database,
+    "redis": lambda: check_redis(settings.REDIS_URL),
+}
+
+
+def evaluate(checks: dict[str, Callable[[], CheckResult]]) -> tuple[Status, dict[str, dict[str, str]]]:
+    """Run every check; the overall status is the worst one."""
+    overall: Status = "ok"
+    report: dict[str, dict[str, str]] = {}
+    for name, check in checks.items():
+        result = check()
+        entry = {"status": result.status}
+        if result.reason:
+            entry["reason"] = result.reason
+            HEALTH_CHECK_FAILURES.labels(check=name, status=result.status).inc()
+            log.warning("health_check_failed", check=name, status=result.status, reason=result.reason)
+        report[name] = entry
+        if _SEVERITY[result.status] > _SEVERITY[overall]:
+            overall = result.status
+    return overall, report
+
+
+@extend_schema(
+    responses={
+        200: inline_serializer(
+            "Health", {"status": serializers.CharField(), "checks": serializers.DictField()}
+        ),
+        503: inline_serializer(
+            "HealthDown", {"status": serializers.CharField(), "checks": serializers.DictField()}
+        ),
+    },
+    auth=[],
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def health_view(request: HttpRequest) -> JsonResponse:
+    overall, report = evaluate(HEALTH_CHECKS)
+    return JsonResponse(
+        {"status": overall, "checks": report}, status=503 if overall == "down" else 200
+    )

