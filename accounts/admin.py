@@ -29,7 +29,7 @@ from accounts.services.account import (
 from accounts.services.login import KiteResponseError, account_check_session, account_login_url
 from accounts.wiring import configured_cipher, configured_kite_factory
 
-_SECRET_HELP = "Write-only: the stored value is never shown. Leave blank to keep it."
+_SECRET_HELP = "Write-only: the stored value is never shown. Leave blank to keep it."  # noqa: S105
 
 
 def _secret_input(label: str, *, help_text: str = _SECRET_HELP) -> forms.CharField:
@@ -46,6 +46,9 @@ class AccountAdminForm(forms.ModelForm):
     api_key = _secret_input("API key", help_text="Required for a new account. " + _SECRET_HELP)
     api_secret = _secret_input("API secret")
     access_token = _secret_input("Access token")
+    # Django 6's default scheme for bare host names, chosen now.
+    api_root_override = forms.URLField(required=False, assume_scheme="https")
+    login_url_override = forms.URLField(required=False, assume_scheme="https")
 
     class Meta:
         model = Account
@@ -82,17 +85,28 @@ class AccountAdmin(admin.ModelAdmin):
     )
     list_filter = ("status",)
     search_fields = ("name", "broker_user_id")
-    readonly_fields = ("status", "status_reason", "status_changed_at", "access_token_expires_at",
-                       "kite_login_link", "created_at", "updated_at")
+    readonly_fields = (
+        "status",
+        "status_reason",
+        "status_changed_at",
+        "access_token_expires_at",
+        "kite_login_link",
+        "created_at",
+        "updated_at",
+    )
     actions = ("enable_accounts", "disable_accounts", "check_sessions", "log_in_with_kite")
     fieldsets = (
         (None, {"fields": ("name", "broker_user_id")}),
         ("Credentials", {"fields": ("api_key", "api_secret", "access_token", "kite_login_link")}),
-        ("Status", {"fields": ("status", "status_reason", "status_changed_at",
-                               "access_token_expires_at")}),
+        (
+            "Status",
+            {"fields": ("status", "status_reason", "status_changed_at", "access_token_expires_at")},
+        ),
         ("Capacity", {"fields": ("max_connections", "instruments_per_connection")}),
-        ("Endpoints (blank = settings)", {"fields": ("api_root_override", "ws_root_override",
-                                                      "login_url_override")}),
+        (
+            "Endpoints (blank = settings)",
+            {"fields": ("api_root_override", "ws_root_override", "login_url_override")},
+        ),
         ("Timestamps", {"fields": ("created_at", "updated_at")}),
     )
 
@@ -124,8 +138,11 @@ class AccountAdmin(admin.ModelAdmin):
         fields = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name != "name"}
         if change:
             account_update(
-                account=obj, cipher=cipher, secrets=form.secrets_update(),
-                name=form.cleaned_data["name"], **fields,
+                account=obj,
+                cipher=cipher,
+                secrets=form.secrets_update(),
+                name=form.cleaned_data["name"],
+                **fields,
             )
             return
         created = account_create(
@@ -177,10 +194,15 @@ class AccountAdmin(admin.ModelAdmin):
         for account in queryset:
             try:
                 result = account_check_session(account=account, factory=factory)
-            except (kite_exceptions.KiteException, requests.RequestException, KiteResponseError,
-                    CredentialDecryptError) as exc:
+            except (
+                kite_exceptions.KiteException,
+                requests.RequestException,
+                KiteResponseError,
+                CredentialDecryptError,
+            ) as exc:
                 self.message_user(
-                    request, f"{account.name}: could not check ({type(exc).__name__}: {exc})",
+                    request,
+                    f"{account.name}: could not check ({type(exc).__name__}: {exc})",
                     level=messages.ERROR,
                 )
                 continue

@@ -32,7 +32,10 @@ class IsStaffOrReadOnly(permissions.BasePermission):
 
 def _secret_field(*, required: bool = False) -> serializers.CharField:
     return serializers.CharField(
-        write_only=True, required=required, allow_blank=not required, trim_whitespace=True,
+        write_only=True,
+        required=required,
+        allow_blank=not required,
+        trim_whitespace=True,
         style={"input_type": "password"},
     )
 
@@ -48,12 +51,29 @@ class AccountSerializer(serializers.ModelSerializer):
     class Meta:
         model = Account
         fields = [
-            "id", *EDITABLE_FIELDS, "api_key", "api_secret", "access_token",
-            "api_key_hint", "has_api_secret", "has_access_token", "status", "status_reason",
-            "status_changed_at", "access_token_expires_at", "created_at", "updated_at",
+            "id",
+            *EDITABLE_FIELDS,
+            "api_key",
+            "api_secret",
+            "access_token",
+            "api_key_hint",
+            "has_api_secret",
+            "has_access_token",
+            "status",
+            "status_reason",
+            "status_changed_at",
+            "access_token_expires_at",
+            "created_at",
+            "updated_at",
         ]
-        read_only_fields = ["status", "status_reason", "status_changed_at",
-                            "access_token_expires_at", "created_at", "updated_at"]
+        read_only_fields = [
+            "status",
+            "status_reason",
+            "status_changed_at",
+            "access_token_expires_at",
+            "created_at",
+            "updated_at",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

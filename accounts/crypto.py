@@ -41,7 +41,9 @@ class CredentialCipher:
             fernets = [Fernet(key.encode()) for key in keys]
         except ValueError as exc:
             # Fernet's message says what is wrong with the key's shape; the key itself is not shown.
-            raise ImproperlyConfigured(f"CREDENTIALS_KEYS holds an invalid Fernet key: {exc}") from exc
+            raise ImproperlyConfigured(
+                f"CREDENTIALS_KEYS holds an invalid Fernet key: {exc}"
+            ) from exc
         return cls(newest=fernets[0], all_keys=MultiFernet(fernets))
 
     def encrypt(self, plaintext: str) -> str:

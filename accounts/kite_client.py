@@ -30,7 +30,7 @@ def roots_for_account(account: Account, defaults: KiteRoots) -> KiteRoots:
 
 @dataclass(frozen=True)
 class KiteClientFactory:
-    """Builds ``KiteConnect`` clients for accounts; settings are read by the caller and passed in."""
+    """Builds ``KiteConnect`` clients for accounts; settings come from the caller."""
 
     cipher: CredentialCipher
     defaults: KiteRoots

@@ -53,7 +53,9 @@ class Account(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(max_connections__gte=1, max_connections__lte=KITE_MAX_CONNECTIONS),
+                condition=models.Q(
+                    max_connections__gte=1, max_connections__lte=KITE_MAX_CONNECTIONS
+                ),
                 name="account_max_connections_within_kite_limit",
             ),
             models.CheckConstraint(

@@ -61,17 +61,21 @@ HEALTH_CHECKS: dict[str, Callable[[], CheckResult]] = {
 }
 
 
-def evaluate(checks: dict[str, Callable[[], CheckResult]]) -> tuple[Status, dict[str, dict[str, str]]]:
+def evaluate(
+    checks: dict[str, Callable[[], CheckResult]],
+) -> tuple[Status, dict[str, dict[str, str]]]:
     """Run every check; the overall status is the worst one."""
     overall: Status = "ok"
     report: dict[str, dict[str, str]] = {}
     for name, check in checks.items():
         result = check()
-        entry = {"status": result.status}
+        entry: dict[str, str] = {"status": result.status}
         if result.reason:
             entry["reason"] = result.reason
             HEALTH_CHECK_FAILURES.labels(check=name, status=result.status).inc()
-            log.warning("health_check_failed", check=name, status=result.status, reason=result.reason)
+            log.warning(
+                "health_check_failed", check=name, status=result.status, reason=result.reason
+            )
         report[name] = entry
         if _SEVERITY[result.status] > _SEVERITY[overall]:
             overall = result.status

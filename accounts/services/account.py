@@ -110,9 +110,7 @@ def account_update(
     return account
 
 
-def account_set_status(
-    *, account: Account, status: AccountStatus, reason: str = ""
-) -> Account:
+def account_set_status(*, account: Account, status: AccountStatus, reason: str = "") -> Account:
     """Record a status change with its reason and time (no-op when nothing changes)."""
     if account.status == status and account.status_reason == reason:
         return account
@@ -139,7 +137,9 @@ def account_mark_needs_login(*, account: Account, reason: str) -> Account:
 def account_enable(*, account: Account) -> Account:
     """Back into service: active when it holds a token, else waiting for a login."""
     with transaction.atomic():
-        status = AccountStatus.ACTIVE if account.access_token_encrypted else AccountStatus.NEEDS_LOGIN
+        status = (
+            AccountStatus.ACTIVE if account.access_token_encrypted else AccountStatus.NEEDS_LOGIN
+        )
         return account_set_status(account=account, status=status, reason="enabled by an operator")
 
 

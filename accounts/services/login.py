@@ -112,7 +112,10 @@ def account_complete_login(
         )
     except kite_exceptions.KiteException as exc:
         log.warning(
-            "kite_login_rejected", account=account.name, error_type=type(exc).__name__, code=exc.code
+            "kite_login_rejected",
+            account=account.name,
+            error_type=type(exc).__name__,
+            code=exc.code,
         )
         raise AccountLoginError(
             account=account.name, reason=f"Kite rejected the login ({type(exc).__name__}: {exc})"

@@ -8,7 +8,7 @@ from accounts.models import Account, AccountStatus
 from accounts.wiring import configured_cipher
 
 
-class AccountFactory(factory.django.DjangoModelFactory):
+class AccountFactory(factory.django.DjangoModelFactory[Account]):
     class Meta:
         model = Account
 

@@ -25,9 +25,11 @@ from accounts.services.rotation import credentials_rotate
 from accounts.wiring import configured_cipher
 
 pytestmark = pytest.mark.django_db
+IST = ZoneInfo("Asia/Kolkata")
 
 SECRETS = SecretsUpdate(
-    api_key="kiteapikey-PLAIN-1234", api_secret="kitesecret-PLAIN-5678",
+    api_key="kiteapikey-PLAIN-1234",
+    api_secret="kitesecret-PLAIN-5678",
     access_token="kitetoken-PLAIN-9012",
 )
 
@@ -60,8 +62,11 @@ def test_create_without_token_needs_login_and_validates_limits() -> None:
     assert account.capacity == 9000
     with pytest.raises(ValidationError) as info:
         account_create(
-            cipher=configured_cipher(), name="desk-3", secrets=SecretsUpdate(api_key="k" * 12),
-            max_connections=4, instruments_per_connection=3001,
+            cipher=configured_cipher(),
+            name="desk-3",
+            secrets=SecretsUpdate(api_key="k" * 12),
+            max_connections=4,
+            instruments_per_connection=3001,
         )
     assert set(info.value.message_dict) == {"max_connections", "instruments_per_connection"}
     assert not Account.objects.filter(name="desk-3").exists()
@@ -138,13 +143,21 @@ def test_rotation_reports_undecryptable_rows_without_losing_them() -> None:
 @pytest.mark.parametrize(
     ("login_utc", "expected_ist"),
     [
-        (datetime(2026, 11, 24, 3, 0, tzinfo=UTC), datetime(2026, 11, 25, 6, 0)),  # 08:30 IST
-        (datetime(2026, 11, 24, 18, 0, tzinfo=UTC), datetime(2026, 11, 25, 6, 0)),  # 23:30 IST
-        (datetime(2026, 11, 23, 21, 0, tzinfo=UTC), datetime(2026, 11, 24, 6, 0)),  # 02:30 IST
+        (
+            datetime(2026, 11, 24, 3, 0, tzinfo=UTC),
+            datetime(2026, 11, 25, 6, 0, tzinfo=IST),
+        ),  # 08:30 IST
+        (
+            datetime(2026, 11, 24, 18, 0, tzinfo=UTC),
+            datetime(2026, 11, 25, 6, 0, tzinfo=IST),
+        ),  # 23:30 IST
+        (
+            datetime(2026, 11, 23, 21, 0, tzinfo=UTC),
+            datetime(2026, 11, 24, 6, 0, tzinfo=IST),
+        ),  # 02:30 IST
     ],
 )
 def test_access_token_expires_at_the_next_0600_ist(
     login_utc: datetime, expected_ist: datetime
 ) -> None:
-    ist = ZoneInfo("Asia/Kolkata")
-    assert access_token_expiry(login_utc, ist) == expected_ist.replace(tzinfo=ist)
+    assert access_token_expiry(login_utc, IST) == expected_ist

@@ -6,6 +6,7 @@ key only when it reports no failures. Safe to interrupt and rerun.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -24,7 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         total = Account.objects.count()
-        with tqdm(total=total, unit="account", file=self.stderr._out, disable=total == 0) as bar:
+        with tqdm(total=total, unit="account", file=sys.stderr, disable=total == 0) as bar:
             report = credentials_rotate(
                 cipher=configured_cipher(), batch_size=options["batch_size"], on_progress=bar.update
             )
