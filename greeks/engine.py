@@ -11,24 +11,47 @@ Both models are computed as Black-76 on a forward: BSM uses the forward
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
+from typing import Any, Literal
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
-FloatArray = NDArray[np.float64]
-BoolArray = NDArray[np.bool_]
+from greeks._inputs import BoolArray, FloatArray, as_flags, as_float, invalid_inputs
+from greeks._iv_solver import solve_total_volatility
+from greeks.expiry_time import time_to_expiry_years, times_to_expiry_years
+from greeks.option_greeks import GREEK_NAMES, Greeks, black76_greeks, bsm_greeks
+
+__all__ = [
+    "GREEK_NAMES",
+    "Greeks",
+    "GreeksDefaults",
+    "IVReason",
+    "IVResult",
+    "black76_greeks",
+    "black76_implied_volatility",
+    "black76_price",
+    "bsm_greeks",
+    "bsm_implied_volatility",
+    "bsm_price",
+    "time_to_expiry_years",
+    "times_to_expiry_years",
+]
 
 
-def _as_flags(is_call: ArrayLike) -> BoolArray:
-    """Option type as booleans; strings such as "CE" are refused rather than guessed."""
-    flags = np.asarray(is_call)
-    if flags.dtype.kind not in "biu":
-        raise TypeError(f"is_call must be boolean (True for calls), got dtype {flags.dtype}")
-    return flags.astype(bool, copy=False)
+@dataclass(frozen=True)
+class GreeksDefaults:
+    """The market defaults callers pass in (the engine itself has none).
 
+    ``rate`` 0.10 is what NSE's option chain and the old service use for IV; a caller that
+    wants the T-bill yield passes it here.
+    """
 
-def _as_float(value: ArrayLike) -> FloatArray:
-    return np.asarray(value, dtype=np.float64)
+    rate: float = 0.10
+    dividend_yield: float = 0.0
+    basis: Literal["calendar", "trading"] = "calendar"
 
 
 def _undiscounted_black(
@@ -71,13 +94,6 @@ def _price_on_forward(
     return np.where(bad, np.nan, price)
 
 
-def _invalid_inputs(underlying: FloatArray, strike: FloatArray, *others: FloatArray) -> BoolArray:
-    bad = ~(np.isfinite(underlying) & np.isfinite(strike)) | (underlying <= 0.0) | (strike <= 0.0)
-    for value in others:
-        bad |= ~np.isfinite(value)
-    return bad
-
-
 def bsm_price(
     *,
     spot: ArrayLike,
@@ -94,16 +110,16 @@ def bsm_price(
     with a non-finite input, ``spot <= 0``, ``strike <= 0`` or ``sigma < 0`` are NaN.
     """
     s, k, t, r, v, q = np.broadcast_arrays(
-        _as_float(spot),
-        _as_float(strike),
-        _as_float(t_years),
-        _as_float(rate),
-        _as_float(sigma),
-        _as_float(dividend_yield),
+        as_float(spot),
+        as_float(strike),
+        as_float(t_years),
+        as_float(rate),
+        as_float(sigma),
+        as_float(dividend_yield),
     )
-    flags = np.broadcast_to(_as_flags(is_call), s.shape)
+    flags = np.broadcast_to(as_flags(is_call), s.shape)
     with np.errstate(all="ignore"):
-        bad = _invalid_inputs(s, k, t, r, v, q) | (v < 0.0)
+        bad = invalid_inputs(s, k, t, r, v, q) | (v < 0.0)
         live_t = np.maximum(t, 0.0)
         forward = s * np.exp((r - q) * live_t)
         discount = np.exp(-r * live_t)
@@ -134,11 +150,11 @@ def black76_price(
     Elements with a non-finite input, ``forward <= 0``, ``strike <= 0`` or ``sigma < 0`` are NaN.
     """
     f, k, t, r, v = np.broadcast_arrays(
-        _as_float(forward), _as_float(strike), _as_float(t_years), _as_float(rate), _as_float(sigma)
+        as_float(forward), as_float(strike), as_float(t_years), as_float(rate), as_float(sigma)
     )
-    flags = np.broadcast_to(_as_flags(is_call), f.shape)
+    flags = np.broadcast_to(as_flags(is_call), f.shape)
     with np.errstate(all="ignore"):
-        bad = _invalid_inputs(f, k, t, r, v) | (v < 0.0)
+        bad = invalid_inputs(f, k, t, r, v) | (v < 0.0)
         discount = np.exp(-r * np.maximum(t, 0.0))
         return _price_on_forward(
             forward=f,
@@ -149,4 +165,172 @@ def black76_price(
             is_call=flags,
             expired_underlying=f,
             bad=bad,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Implied volatility
+# --------------------------------------------------------------------------------------------
+
+
+class IVReason(enum.IntEnum):
+    """Why an implied volatility is (or is not) there; one code per element, stored as uint8.
+
+    Codes are checked in this order, so an element carries the first that applies.
+    """
+
+    OK = 0
+    NON_FINITE = 1  # an input is NaN or infinite
+    NON_POSITIVE_INPUT = 2  # price, spot/forward or strike <= 0
+    EXPIRED = 3  # t_years <= 0: no time left, no volatility
+    BELOW_INTRINSIC = 4  # below the no-arbitrage floor: discounted forward intrinsic value
+    ABOVE_MAX = 5  # at or above the no-arbitrage cap: discounted forward (call), strike (put)
+    NO_TIME_VALUE = 6  # time value below 1e-12 of sqrt(F*K): carries no volatility in float64
+    NOT_CONVERGED = 7  # the solver's iteration cap was reached (not seen in practice)
+
+    @property
+    def label(self) -> str:
+        """Name for publishing, e.g. ``"below_intrinsic"``."""
+        return self.name.lower()
+
+
+_REASON_LABELS = np.array([reason.label for reason in IVReason], dtype=object)
+# Normalised time value below which float64 prices (and parity differences) hold no sigma.
+_MIN_NORMALISED_TIME_VALUE = 1e-12
+
+
+@dataclass(frozen=True)
+class IVResult:
+    """Implied volatilities (annualised decimals, NaN where none) and a reason code each."""
+
+    iv: FloatArray
+    reason: NDArray[np.uint8]
+
+    @property
+    def ok(self) -> BoolArray:
+        return np.asarray(self.reason == IVReason.OK)
+
+    def reason_labels(self) -> NDArray[np.object_]:
+        """Reason names per element (``"ok"``, ``"below_intrinsic"``, ...) for publishing."""
+        labels: NDArray[np.object_] = _REASON_LABELS[self.reason]
+        return labels
+
+
+def _flag(reason: NDArray[np.uint8], condition: BoolArray, code: IVReason) -> None:
+    """Give ``code`` to elements that meet ``condition`` and have no reason yet."""
+    np.copyto(reason, np.uint8(code), where=condition & (reason == IVReason.OK))
+
+
+def _flat(value: NDArray[Any], shape: tuple[int, ...]) -> NDArray[Any]:
+    return np.broadcast_to(value, shape).reshape(-1)
+
+
+def _implied_volatility_on_forward(
+    *,
+    price: FloatArray,
+    forward: FloatArray,
+    strike: FloatArray,
+    t_years: FloatArray,
+    discount: FloatArray,
+    is_call: BoolArray,
+    inputs_finite: BoolArray,
+) -> IVResult:
+    shape = np.broadcast_shapes(
+        price.shape, forward.shape, strike.shape, t_years.shape, discount.shape, is_call.shape
+    )
+    reason = np.zeros(shape, dtype=np.uint8)
+    _flag(reason, ~inputs_finite, IVReason.NON_FINITE)
+    _flag(reason, (price <= 0.0) | (forward <= 0.0) | (strike <= 0.0), IVReason.NON_POSITIVE_INPUT)
+    _flag(reason, t_years <= 0.0, IVReason.EXPIRED)
+    undiscounted = price / discount
+    # Put-call parity on the forward: the out-of-the-money equivalent's (undiscounted) price.
+    forward_minus_strike = forward - strike
+    intrinsic = np.where(is_call, forward_minus_strike, -forward_minus_strike)
+    np.maximum(intrinsic, 0.0, out=intrinsic)
+    time_value = undiscounted - intrinsic
+    _flag(reason, time_value < 0.0, IVReason.BELOW_INTRINSIC)
+    _flag(reason, undiscounted >= np.where(is_call, forward, strike), IVReason.ABOVE_MAX)
+    beta = time_value / np.sqrt(forward * strike)
+    _flag(reason, beta < _MIN_NORMALISED_TIME_VALUE, IVReason.NO_TIME_VALUE)
+    x = np.log(forward / strike)
+    np.negative(np.abs(x, out=x), out=x)
+
+    iv = np.full(shape, np.nan)
+    flat_reason = reason.reshape(-1)
+    solvable = flat_reason == IVReason.OK
+    flat_x, flat_beta, flat_t = _flat(x, shape), _flat(beta, shape), _flat(t_years, shape)
+    if solvable.all():  # the common batch: no gathers needed
+        total_vol, converged = solve_total_volatility(flat_x, flat_beta)
+        iv.reshape(-1)[:] = total_vol / np.sqrt(flat_t)
+        flat_reason[~converged] = IVReason.NOT_CONVERGED
+    else:
+        index = np.flatnonzero(solvable)
+        total_vol, converged = solve_total_volatility(flat_x[index], flat_beta[index])
+        iv.reshape(-1)[index] = total_vol / np.sqrt(flat_t[index])
+        flat_reason[index[~converged]] = IVReason.NOT_CONVERGED
+    return IVResult(iv=iv, reason=reason)
+
+
+def bsm_implied_volatility(
+    *,
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t_years: ArrayLike,
+    rate: ArrayLike,
+    is_call: ArrayLike,
+    dividend_yield: ArrayLike = 0.0,
+) -> IVResult:
+    """Implied volatility of Black-Scholes-Merton prices (see ``IVResult``, ``IVReason``).
+
+    Solved on the out-of-the-money side through put-call parity, so a call and a put at the
+    same strike and consistent prices give the same volatility. Never raises for a bad element.
+    """
+    p, s, k, t, r, q = (as_float(v) for v in (price, spot, strike, t_years, rate, dividend_yield))
+    flags = as_flags(is_call)
+    with np.errstate(all="ignore"):
+        live_t = np.maximum(t, 0.0)
+        forward = s * np.exp((r - q) * live_t)
+        discount = np.exp(-r * live_t)
+        finite = (
+            np.isfinite(p) & np.isfinite(s) & np.isfinite(k) & np.isfinite(t)
+            & np.isfinite(r) & np.isfinite(q) & np.isfinite(forward) & np.isfinite(discount)
+        )  # fmt: skip
+        return _implied_volatility_on_forward(
+            price=p,
+            forward=forward,
+            strike=k,
+            t_years=t,
+            discount=discount,
+            is_call=flags,
+            inputs_finite=finite,
+        )
+
+
+def black76_implied_volatility(
+    *,
+    price: ArrayLike,
+    forward: ArrayLike,
+    strike: ArrayLike,
+    t_years: ArrayLike,
+    rate: ArrayLike,
+    is_call: ArrayLike,
+) -> IVResult:
+    """Implied volatility of Black-76 prices on a forward (see ``bsm_implied_volatility``)."""
+    p, f, k, t, r = (as_float(v) for v in (price, forward, strike, t_years, rate))
+    flags = as_flags(is_call)
+    with np.errstate(all="ignore"):
+        discount = np.exp(-r * np.maximum(t, 0.0))
+        finite = (
+            np.isfinite(p) & np.isfinite(f) & np.isfinite(k) & np.isfinite(t)
+            & np.isfinite(r) & np.isfinite(discount)
+        )  # fmt: skip
+        return _implied_volatility_on_forward(
+            price=p,
+            forward=f,
+            strike=k,
+            t_years=t,
+            discount=discount,
+            is_call=flags,
+            inputs_finite=finite,
         )
