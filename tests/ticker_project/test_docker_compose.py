@@ -11,7 +11,14 @@ import yaml
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker" / "compose.yml"
 EXPECTED_SERVICES = {
-    "postgres", "redis", "web", "fleet", "celery-worker", "celery-beat", "flower", "simulator",
+    "postgres",
+    "redis",
+    "web",
+    "fleet",
+    "celery-worker",
+    "celery-beat",
+    "flower",
+    "simulator",
 }
 
 
@@ -30,14 +37,23 @@ def test_compose_file_has_every_process_with_its_command() -> None:
 
 def test_compose_config_accepts_the_file_when_the_tool_is_installed() -> None:
     tool = shutil.which("docker-compose")
-    env = {**os.environ, "POSTGRES_PASSWORD": "x", "SECRET_KEY": "x", "CREDENTIALS_KEYS": "x",
-           "FLOWER_BASIC_AUTH": "u:p"}
+    env = {
+        **os.environ,
+        "POSTGRES_PASSWORD": "x",
+        "SECRET_KEY": "x",
+        "CREDENTIALS_KEYS": "x",
+        "FLOWER_BASIC_AUTH": "u:p",
+    }
     if tool is None:
         # Not a skip: without the tool the structural test above is the whole check.
         assert COMPOSE.exists()
         return
     result = subprocess.run(
         [tool, "-f", str(COMPOSE), "config", "--quiet"],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
