@@ -252,8 +252,7 @@ def _implied_volatility_on_forward(
     _flag(reason, undiscounted >= np.where(is_call, forward, strike), IVReason.ABOVE_MAX)
     beta = time_value / np.sqrt(forward * strike)
     _flag(reason, beta < _MIN_NORMALISED_TIME_VALUE, IVReason.NO_TIME_VALUE)
-    x = np.log(forward / strike)
-    np.negative(np.abs(x, out=x), out=x)
+    x = -np.abs(np.log(forward / strike))
 
     iv = np.full(shape, np.nan)
     flat_reason = reason.reshape(-1)

@@ -40,7 +40,7 @@ def _now_in_ist(now: datetime) -> datetime:
 
 
 def _holiday_array(holidays: Iterable[date | np.datetime64 | str]) -> NDArray[np.datetime64]:
-    return np.array([np.datetime64(day, "D") for day in holidays], dtype="datetime64[D]")
+    return np.array(list(holidays), dtype="datetime64[D]")
 
 
 def times_to_expiry_years(
@@ -54,7 +54,7 @@ def times_to_expiry_years(
     now_ist = _now_in_ist(now)
     expiries = np.asarray(expiry_dates, dtype="datetime64[D]")
     if basis == "calendar":
-        now_utc = np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us")
+        now_utc = np.array(now.astimezone(UTC).replace(tzinfo=None), dtype="datetime64[us]")
         close_utc = expiries.astype("datetime64[us]") + np.timedelta64(_CLOSE_UTC_MINUTE, "m")
         minutes = (close_utc - now_utc) / np.timedelta64(1, "m")
         years: NDArray[np.float64] = np.maximum(minutes, 0.0) / MINUTES_PER_CALENDAR_YEAR

@@ -1,0 +1,1 @@
+"""Tests of the Greeks engine (pure numerical core) and its helpers."""
