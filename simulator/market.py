@@ -77,7 +77,7 @@ class MarketState:
 
 
 @dataclass(frozen=True, slots=True)
-class _Activity:
+class Activity:
     """Per-instrument trading intensity, fixed per seed."""
 
     trade_rate: FloatArray  # trades per second
@@ -120,7 +120,7 @@ class MarketModel:
             )
         centres = [float(p.day_prices(0)[start_second]) for p in self.paths]
         self.universe: Universe = build_universe(config, today=self.day0, centre_prices=centres)
-        self._activity = self._draw_activity()
+        self.activity = self._draw_activity()
         self._state: MarketState | None = None
 
     @staticmethod
@@ -130,7 +130,7 @@ class MarketModel:
         second = int((moment - session_open(day)).total_seconds())
         return day, max(0, min(second, SESSION_SECONDS - 1))
 
-    def _draw_activity(self) -> _Activity:
+    def _draw_activity(self) -> Activity:
         n = len(self.universe)
         rng = np.random.default_rng([self.seed, 7])
         u = self.universe
@@ -140,7 +140,7 @@ class MarketModel:
         rate = 2.0 * np.exp(-((moneyness / 0.02) ** 2)) + rng.uniform(0.01, 0.2, n)
         rate = np.where(u.kind == KIND_INDEX, 0.0, rate)
         rate[u.kind == KIND_FUTURE] = 3.0
-        return _Activity(
+        return Activity(
             trade_rate=rate,
             trade_lots=rng.integers(1, 6, n),
             oi_start_lots=np.where(u.kind == KIND_INDEX, 0, rng.integers(500, 50_000, n)),
@@ -236,7 +236,7 @@ class MarketModel:
         low = np.minimum(low, open_)
         close = self.price(all_pos, prev_close[under], prev_close_epoch[under])
 
-        act = self._activity
+        act = self.activity
         seconds = elapsed[under]
         trades = np.floor(act.trade_rate * seconds).astype(np.int64)
         lot = u.lot_size
