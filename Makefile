@@ -13,7 +13,7 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=
 	SECRET_KEY=test-secret-key-not-for-production LOG_FORMAT=console \
 	CREDENTIALS_KEYS=8XgqN0sUpOo8W1LP0f5lXxGq9ODZf1Cq2D4Pf2nlBz8=,Yr0xFjRbGk1h0pQ5gI8OqJfQe3kU8vO2w4yQfN3tH7Y=
 
-.PHONY: venv demo test lint typecheck pytest bench bench-smoke flower clean
+.PHONY: venv demo test lint typecheck pytest bench bench-env bench-smoke flower clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,8 +44,19 @@ test: lint typecheck pytest bench-smoke
 bench-smoke: $(STAMP)
 	$(TEST_ENV) $(PY) -m benchmarks --smoke
 
-bench: $(STAMP)
+bench: $(STAMP) bench-env
 	$(TEST_ENV) $(PY) -m benchmarks
+
+# Peer Greeks libraries (pyvolr, QuantLib, py_vollib_vectorized) for the greeks benchmark live in
+# their own venv, so the product's .venv never carries them.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: requirements/bench.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r requirements/bench.txt
+	touch $@
+
+bench-env: $(BENCH_VENV)/.installed
 
 flower: $(STAMP)
 	set -a && . var/demo.env && set +a && $(VENV)/bin/celery -A ticker_project flower
