@@ -27,6 +27,7 @@ from simulator.sessions import SessionStore
 log = structlog.get_logger(__name__)
 
 _STARTUP_TIMEOUT_SECONDS: Final = 30.0
+_MAX_REQUEST_LINE: Final = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,14 @@ async def start_simulator(options: SimulatorOptions) -> RunningSimulator:
     runners = []
     roots = []
     for app, port in ((api_app, options.port), (ws_app, options.ws_port)):
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # 1000 instruments in one query string need far more than aiohttp's 8 KiB line default.
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            max_line_size=_MAX_REQUEST_LINE,
+            max_field_size=_MAX_REQUEST_LINE,
+        )
         await runner.setup()
         sock = _listen(options.host, port)
         await web.SockSite(runner, sock).start()
