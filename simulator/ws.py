@@ -302,7 +302,7 @@ async def ticker_endpoint(request: web.Request) -> web.StreamResponse:
         conn.task.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await conn.task
-        log.info("sim_ws_disconnected", api_key_suffix=api_key[-4:], **conn.describe())
+        log.info("sim_ws_disconnected", **conn.describe())
     return ws
 
 
