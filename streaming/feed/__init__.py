@@ -1,0 +1,1 @@
+"""The Kite WebSocket feed: sharding, per-connection subscription diffs, connections, the pool."""

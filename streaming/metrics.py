@@ -1,0 +1,31 @@
+"""Prometheus metrics of the account worker (exposed by ``run_account --metrics-port``)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+TICKS = Counter("streaming_ticks_total", "Ticks decoded", ["account", "kind"])
+MALFORMED_PACKETS = Counter(
+    "streaming_malformed_packets_total", "Packets skipped as malformed", ["account"]
+)
+RECONNECTS = Counter(
+    "streaming_reconnects_total", "Feed reconnects by cause", ["account", "reason"]
+)
+FEED_TEXT_ERRORS = Counter(
+    "streaming_feed_text_errors_total", "Text error frames from Kite", ["account"]
+)
+PUBLISH_DROPPED = Counter(
+    "streaming_publish_dropped_total",
+    "Messages dropped (oldest first) while Redis was unreachable",
+    ["account"],
+)
+PUBLISHED = Counter("streaming_published_messages_total", "Messages written to Redis", ["account"])
+TASK_RESTARTS = Counter(
+    "streaming_task_restarts_total", "Supervised tasks restarted after a failure", ["task"]
+)
+RELOADS = Counter("streaming_reloads_total", "Subscription reloads run", ["account"])
+CAPACITY_REJECTED = Gauge(
+    "streaming_capacity_rejected_tokens",
+    "Subscribed tokens that did not fit the account's connections",
+    ["account"],
+)

@@ -1,0 +1,1 @@
+"""The tick path after the socket: instrument table, enrichment, bars, messages, processor."""

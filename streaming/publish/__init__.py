@@ -1,0 +1,1 @@
+"""Writing the contract to Redis: RESP encoding, the connection, the buffered publisher."""
