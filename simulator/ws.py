@@ -219,7 +219,7 @@ class TickerConnection:
                 await self.ws.send_bytes(frame)
                 self.frames_sent += 1
                 self.packets_sent += chunk.shape[0]
-        self._last_send = time.monotonic()
+                self._last_send = time.monotonic()
 
     async def run(self) -> None:
         """Feed the client: changed ticks every tick interval, heartbeats when idle."""
