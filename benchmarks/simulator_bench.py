@@ -54,7 +54,7 @@ async def _count(url: str, tokens: list[int], seconds: float) -> tuple[int, floa
 
 def _baseline(ticks: int) -> float:
     """Ticks/s building each full packet with struct from a kite-style dict."""
-    tick = {
+    tick: dict[str, Any] = {
         "instrument_token": 8960258,
         "last_price": 150.05,
         "volume_traded": 123_450,

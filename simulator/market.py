@@ -9,7 +9,7 @@ it and run it in process.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Final, Protocol
 
@@ -154,10 +154,10 @@ class MarketModel:
     def instrument_rows_with_prices(self) -> list[InstrumentRow]:
         """Rows for the instruments dump: ``last_price`` is the previous close, as Kite's is."""
         state = self.state_at(self.clock.now())
-        rows = []
-        for row, close in zip(self.universe.rows, state.close, strict=True):
-            rows.append(InstrumentRow(**{**_row_fields(row), "last_price": round(float(close), 2)}))
-        return rows
+        return [
+            replace(row, last_price=round(float(close), 2))
+            for row, close in zip(self.universe.rows, state.close, strict=True)
+        ]
 
     def advance(self, now: float | None = None) -> MarketState:
         """The state at ``now`` (default: the clock's now), kept as the current state."""
@@ -326,7 +326,3 @@ class _UnderlyingDay:
 def _tick(values: npt.ArrayLike, tick: float) -> FloatArray:
     # Round to the tick, then to 2 decimals so 24000.05 is 24000.05, not 24000.050000000003.
     return np.round(np.round(np.asarray(values, dtype=np.float64) / tick) * tick, 2)
-
-
-def _row_fields(row: InstrumentRow) -> dict[str, object]:
-    return {name: getattr(row, name) for name in InstrumentRow.__slots__}

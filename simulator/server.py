@@ -155,7 +155,7 @@ async def start_simulator(options: SimulatorOptions) -> RunningSimulator:
     background: list[asyncio.Task[None]] = []
     for spec in options.startup_faults:
         control.apply_fault(ctx, spec)
-    periodic = (
+    periodic: tuple[tuple[float | None, dict[str, object]], ...] = (
         (options.drop_every_seconds, {"action": str(FaultAction.DROP)}),
         (options.malformed_every_seconds, {"action": str(FaultAction.MALFORMED), "frames": 1}),
     )

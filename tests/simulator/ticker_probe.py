@@ -14,7 +14,9 @@ import urllib.request
 from typing import Any
 
 from kiteconnect import KiteTicker
-from twisted.internet import reactor
+from twisted.internet import reactor as _reactor
+
+reactor: Any = _reactor  # twisted's module-level reactor has no useful static type
 
 
 def _plain(tick: dict[str, Any]) -> dict[str, Any]:
