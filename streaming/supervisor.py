@@ -112,13 +112,11 @@ class TaskSupervisor:
             try:
                 await factory()
             except FatalWorkerError as exc:
-                log.error(
-                    "worker_fatal", task=name, exit_code=exc.exit_code, reason=str(exc),
-                    **self._context,
-                )  # fmt: skip
+                log.exception("worker_fatal", task=name, exit_code=exc.exit_code, **self._context)
                 self.request_stop(exit_code=exc.exit_code, reason=str(exc))
                 return
-            except Exception:  # noqa: BLE001 - the supervised boundary: log, count, restart
+            except Exception:
+                # The supervised boundary: log with context, count, restart with backoff.
                 self.failures += 1
                 if loop.time() - started >= HEALTHY_RUN_SECONDS:
                     consecutive = 0
@@ -128,13 +126,12 @@ class TaskSupervisor:
                 log.exception(
                     "task_failed", task=name, consecutive_failures=consecutive, **self._context
                 )
-                if consecutive >= self._crash_loop_limit:
-                    log.error("task_crash_loop", task=name, failures=consecutive, **self._context)
-                    self.request_stop(exit_code=EXIT_FAILURE, reason=f"task {name} crash loop")
+            else:
+                if not restart:
                     return
-                await self.sleep_unless_stopping(backoff.next_delay())
-                continue
-            if not restart:
+                log.warning("task_returned_restarting", task=name, **self._context)
+            if consecutive >= self._crash_loop_limit:
+                log.error("task_crash_loop", task=name, failures=consecutive, **self._context)
+                self.request_stop(exit_code=EXIT_FAILURE, reason=f"task {name} crash loop")
                 return
-            log.warning("task_returned_restarting", task=name, **self._context)
             await self.sleep_unless_stopping(backoff.next_delay())

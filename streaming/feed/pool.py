@@ -78,7 +78,9 @@ class FeedPool:
             retired = self.connections.pop()
             self._retired_reconnects += retired.reconnects
             await self._supervisor.cancel(self._task_name(retired.index))
-            log.info("feed_connection_retired", account_id=self._account_id, connection=retired.index)
+            log.info(
+                "feed_connection_retired", account_id=self._account_id, connection=retired.index
+            )
         if plan.rejected:
             log.warning(
                 "feed_capacity_exceeded",

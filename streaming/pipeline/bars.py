@@ -7,6 +7,7 @@ the open bar survives a reload. Kite sends no volume for indices: volume is 0.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -29,7 +30,7 @@ class BarAggregator:
         self.open_bars: dict[int, Bar] = {}
 
     def update(self, token: int, price: float, ts: float) -> Bar | None:
-        if price != price or price <= 0:  # NaN or not a price: nothing to aggregate
+        if math.isnan(price) or price <= 0:  # NaN or not a price: nothing to aggregate
             return None
         start = int(ts) // self.seconds * self.seconds
         bar = self.open_bars.get(token)

@@ -100,7 +100,9 @@ class InstrumentTable:
             [
                 slot_of[m.underlying_token]
                 if m.underlying_token is not None
-                else slot_of.get(m.instrument_token, -1) if m.is_index else -1
+                else slot_of.get(m.instrument_token, -1)
+                if m.is_index
+                else -1
                 for m in metas
             ],
             dtype=np.intp,

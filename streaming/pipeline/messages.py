@@ -20,23 +20,14 @@ def option_message(head: bytes, fields: dict[str, object]) -> bytes:
     return head + _dumps(fields)[1:]
 
 
-def depth_object(
-    buy_quantity: Sequence[int],
-    buy_price: Sequence[float],
-    buy_orders: Sequence[int],
-    sell_quantity: Sequence[int],
-    sell_price: Sequence[float],
-    sell_orders: Sequence[int],
-) -> dict[str, list[dict[str, float | int]]]:
+Levels = tuple[Sequence[int], Sequence[float], Sequence[int]]  # quantities, prices, orders
+
+
+def depth_object(buy: Levels, sell: Levels) -> dict[str, list[dict[str, float | int]]]:
+    """Kite's 5-level depth as the contract publishes it."""
     return {
-        "buy": [
-            {"quantity": q, "price": p, "orders": o}
-            for q, p, o in zip(buy_quantity, buy_price, buy_orders, strict=True)
-        ],
-        "sell": [
-            {"quantity": q, "price": p, "orders": o}
-            for q, p, o in zip(sell_quantity, sell_price, sell_orders, strict=True)
-        ],
+        "buy": [{"quantity": q, "price": p, "orders": o} for q, p, o in zip(*buy, strict=True)],
+        "sell": [{"quantity": q, "price": p, "orders": o} for q, p, o in zip(*sell, strict=True)],
     }
 
 

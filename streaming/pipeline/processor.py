@@ -8,6 +8,7 @@ message, PUBLISH + XADD per message and a single HSET of the batch's snapshots.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -82,7 +83,7 @@ class TickProcessor:
         return {
             token: price
             for token, price in zip(self.table.underlying_tokens, self._spot.tolist(), strict=False)
-            if price == price
+            if not math.isnan(price)
         }
 
     def process_frame(self, payload: bytes, received_at: float) -> None:
@@ -128,19 +129,26 @@ class TickProcessor:
         commands = messages = 0
         index_rows = np.flatnonzero(kind == KIND_INDEX)
         if index_rows.size:
-            n = self._indices(batch, rows[index_rows], positions[index_rows], ts, parts, fields,
-                              values)  # fmt: skip
+            n = self._indices(
+                batch=batch, rows=rows[index_rows], positions=positions[index_rows], ts=ts,
+                parts=parts, fields=fields, values=values,
+            )  # fmt: skip
             commands += n * ChannelEncoder.COMMANDS_PER_MESSAGE
             messages += n
         option_rows = np.flatnonzero(kind == KIND_OPTION)
         if option_rows.size:
-            self._priced(batch, rows[option_rows], positions[option_rows], ts, parts, fields,
-                         values)  # fmt: skip
+            self._priced(
+                batch=batch, rows=rows[option_rows], positions=positions[option_rows], ts=ts,
+                parts=parts, fields=fields, values=values,
+            )  # fmt: skip
             commands += int(option_rows.size) * ChannelEncoder.COMMANDS_PER_MESSAGE
             messages += int(option_rows.size)
         other_rows = np.flatnonzero(kind == KIND_OTHER)
         if other_rows.size:
-            self._others(batch, rows[other_rows], positions[other_rows], ts, fields, values)
+            self._others(
+                batch=batch, rows=rows[other_rows], positions=positions[other_rows], ts=ts,
+                fields=fields, values=values,
+            )  # fmt: skip
         if fields:
             parts.append(hset(self._latest_key, fields, values))
             commands += 1
@@ -149,6 +157,7 @@ class TickProcessor:
 
     def _indices(
         self,
+        *,
         batch: DecodedBatch,
         rows: npt.NDArray[np.intp],
         positions: npt.NDArray[np.intp],
@@ -171,12 +180,14 @@ class TickProcessor:
                 closed += 1
             fields.append(table.token_fields[position])
             values.append(
-                table.heads[position] + _dumps({"price": price, "ts": stamp, "is_mock": is_mock})[1:]
+                table.heads[position]
+                + _dumps({"price": price, "ts": stamp, "is_mock": is_mock})[1:]
             )
         return closed
 
     def _priced(
         self,
+        *,
         batch: DecodedBatch,
         rows: npt.NDArray[np.intp],
         positions: npt.NDArray[np.intp],
@@ -206,19 +217,30 @@ class TickProcessor:
         append = self._options.append
         for i, (position, p, v, o, iv, de, ga, th, ve, rh, s, err, stamp) in enumerate(
             zip(
-                positions.tolist(), price.tolist(), volume, oi, pricing.iv.tolist(),
-                pricing.delta.tolist(), pricing.gamma.tolist(), pricing.theta.tolist(),
-                pricing.vega.tolist(), pricing.rho.tolist(), spot.tolist(), pricing.iv_error,
-                now.tolist(), strict=True,
-            )  # fmt: skip
+                positions.tolist(),
+                price.tolist(),
+                volume,
+                oi,
+                pricing.iv.tolist(),
+                pricing.delta.tolist(),
+                pricing.gamma.tolist(),
+                pricing.theta.tolist(),
+                pricing.vega.tolist(),
+                pricing.rho.tolist(),
+                spot.tolist(),
+                pricing.iv_error,
+                now.tolist(),
+                strict=True,
+            )
         ):
             tick: dict[str, object] = {
                 "price": p, "volume": v, "oi": o, "iv": iv, "delta": de, "gamma": ga,
                 "theta": th, "vega": ve, "ts": stamp, "is_mock": is_mock, "rho": rh,
                 "underlying_price": s, "iv_error": err,
             }  # fmt: skip
-            if depth is not None and depth[i] is not None:
-                tick.update(depth[i])
+            extra = depth[i] if depth is not None else None
+            if extra is not None:
+                tick.update(extra)  # full mode: depth and total quantities
             message = heads[position] + _dumps(tick)[1:]
             append(parts, message)
             fields.append(token_fields[position])
@@ -226,6 +248,7 @@ class TickProcessor:
 
     def _others(
         self,
+        *,
         batch: DecodedBatch,
         rows: npt.NDArray[np.intp],
         positions: npt.NDArray[np.intp],
@@ -238,13 +261,21 @@ class TickProcessor:
         mode = batch.mode[rows]
         volume, oi, depth = _market_columns(batch, rows, mode)
         for i, (position, p, v, o, stamp) in enumerate(
-            zip(positions.tolist(), batch.last_price[rows].tolist(), volume, oi,
-                ts[rows].tolist(), strict=True)  # fmt: skip
+            zip(
+                positions.tolist(),
+                batch.last_price[rows].tolist(),
+                volume,
+                oi,
+                ts[rows].tolist(),
+                strict=True,
+            )
         ):
-            tick: dict[str, object] = {"price": p, "volume": v, "oi": o, "ts": stamp,
-                                       "is_mock": is_mock}  # fmt: skip
-            if depth is not None and depth[i] is not None:
-                tick.update(depth[i])
+            tick: dict[str, object] = {
+                "price": p, "volume": v, "oi": o, "ts": stamp, "is_mock": is_mock,
+            }  # fmt: skip
+            extra = depth[i] if depth is not None else None
+            if extra is not None:
+                tick.update(extra)
             fields.append(table.token_fields[position])
             values.append(table.heads[position] + _dumps(tick)[1:])
 
@@ -279,9 +310,8 @@ def _market_columns(
     )
     for i, bq, bp, bo, sq, sp, so, tbq, tsq in columns:
         depth[i] = {
-            "depth": depth_object(bq, bp, bo, sq, sp, so),
+            "depth": depth_object((bq, bp, bo), (sq, sp, so)),
             "total_buy_quantity": tbq,
             "total_sell_quantity": tsq,
         }
     return volume, oi, depth
-
