@@ -80,9 +80,13 @@ def _baseline(ticks: int) -> float:
             for d in tick["depth"][side]
         )
         parts.append(struct.pack(">H", 184) + body + depth)
-    frame = struct.pack(">H", len(parts)) + b"".join(parts)
-    if len(frame) != 2 + 186 * ticks:
-        raise RuntimeError("baseline frame has the wrong size")
+    # Frames of 1000 packets, as the simulator sends (a u16 count caps a frame at 65535).
+    frames = [
+        struct.pack(">H", len(parts[i : i + 1000])) + b"".join(parts[i : i + 1000])
+        for i in range(0, len(parts), 1000)
+    ]
+    if sum(len(f) for f in frames) != 2 * len(frames) + 186 * ticks:
+        raise RuntimeError("baseline frames have the wrong size")
     return ticks / (time.perf_counter() - started)
 
 
