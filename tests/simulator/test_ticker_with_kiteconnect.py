@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kiteconnect import KiteConnect
+
 from tests.simulator_fixtures import REPO_ROOT, SimulatorHandle
 
 PROBE = Path(__file__).with_name("ticker_probe.py")
@@ -40,8 +42,6 @@ def _probe(sim: SimulatorHandle, plan: str, *, account: int = 0, **extra: Any) -
 
 def _chain_tokens(sim: SimulatorHandle) -> tuple[int, int, int]:
     """A NIFTY future and two NIFTY options of a later expiry, from the quote state."""
-    from kiteconnect import KiteConnect  # noqa: PLC0415 - keep this module importable cheaply
-
     rows = KiteConnect("k", root=sim.api_root).instruments("NFO")
     fut = next(r for r in rows if r["instrument_type"] == "FUT" and r["name"] == "NIFTY")
     later = sorted({r["expiry"] for r in rows if r["name"] == "NIFTY"})[1]
