@@ -36,6 +36,13 @@ class Instrument(models.Model):
             ),
             models.Index(fields=["tradingsymbol"], name="instrument_tradingsymbol_idx"),
             models.Index(fields=["segment"], name="instrument_segment_idx"),
+            # Prefix search (tradingsymbol LIKE 'NIFTY25%') on PostgreSQL needs pattern ops
+            # unless the database collation is C; other backends ignore opclasses.
+            models.Index(
+                fields=["tradingsymbol"],
+                name="instrument_symbol_prefix_idx",
+                opclasses=["varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -123,7 +130,8 @@ class Underlying(models.Model):
     index_tradingsymbol = models.CharField(max_length=64, help_text="e.g. NIFTY 50")
     strike_step = models.FloatField(validators=[MinValueValidator(0.05)])
     levels = models.PositiveSmallIntegerField(
-        default=10, validators=[MinValueValidator(1), MaxValueValidator(200)],
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(200)],
         help_text="strikes on each side of the money",
     )
     expiries = models.PositiveSmallIntegerField(

@@ -20,6 +20,7 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 
+from subscriptions.health import assignment_health
 from ticker_project.metrics import HEALTH_CHECK_FAILURES
 from ticker_project.redis_factory import build_redis
 
@@ -58,6 +59,7 @@ def check_redis(url: str) -> CheckResult:
 HEALTH_CHECKS: dict[str, Callable[[], CheckResult]] = {
     "database": check_database,
     "redis": lambda: check_redis(settings.REDIS_URL),
+    "assignment": lambda: CheckResult(*assignment_health()),
 }
 
 

@@ -152,7 +152,19 @@ CELERY_TIMEZONE = MARKET_TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
-# Above the longest task's hard limit, or acks_late tasks are redelivered while running.
+# Queues by kind of job (one worker group each): `default` (assignment, session checks),
+# `rebalance` (every minute, latency-sensitive, small), `refresh` (the instruments dump, long),
+# `backfill` (historical Greeks, long). Routes are the one place a task's queue is named.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CONTROL_PLANE_QUEUES = ("default", "rebalance", "refresh", "backfill")
+CELERY_TASK_ROUTES = {
+    "subscriptions.tasks.refresh_instruments": {"queue": "refresh"},
+    "subscriptions.tasks.rebalance_strikes": {"queue": "rebalance"},
+    "subscriptions.tasks.assign_subscriptions": {"queue": "default"},
+    "accounts.tasks.*": {"queue": "default"},
+}
+# Above the longest task's hard limit (refresh_instruments: 660 s; the 360 s default otherwise),
+# or acks_late tasks are redelivered while still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

@@ -132,11 +132,11 @@ def check_invariants(
     # load = distinct tokens streamed (subscriptions + their indices), within capacity
     by_account: dict[int, set[int]] = {a: set() for a in healthy}
     for sub in subs:
-        account_id = result.assignments.get(sub.subscription_id)
-        if account_id is not None:
-            by_account[account_id].add(sub.instrument_token)
+        owner = result.assignments.get(sub.subscription_id)
+        if owner is not None:
+            by_account[owner].add(sub.instrument_token)
             if sub.index_token is not None:
-                by_account[account_id].add(sub.index_token)
+                by_account[owner].add(sub.index_token)
     for account_id, tokens in by_account.items():
         assert len(tokens) == result.load[account_id] <= healthy[account_id]
 

@@ -16,8 +16,10 @@ from subscriptions.market_calendar import (
 )
 
 
-def ist(*args: int) -> datetime:
-    return datetime(*args, tzinfo=MARKET_TZ)
+def ist(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=MARKET_TZ)
 
 
 def test_holiday_file_lists_known_nse_holidays() -> None:

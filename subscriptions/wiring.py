@@ -1,0 +1,70 @@
+"""The edge where the subscriptions app reads Django settings and builds its collaborators.
+
+Views, admin, commands and tasks call these; services and pure cores receive the objects.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from zoneinfo import ZoneInfo
+
+import redis
+from django.conf import settings
+from kiteconnect import KiteConnect
+
+from accounts.models import Account
+from accounts.wiring import configured_kite_factory
+from subscriptions.control_channel import ControlPublisher
+from subscriptions.kite_dump import DumpSource, dump_sources
+from subscriptions.locks import single_flight
+from subscriptions.market_calendar import MarketCalendar, nse_calendar
+from subscriptions.selectors import healthy_accounts_q
+from subscriptions.underlying_price import UnderlyingPriceSource
+from ticker_project.redis_factory import build_redis
+
+
+def configured_redis() -> redis.Redis:
+    return build_redis(settings.REDIS_URL)
+
+
+def configured_prefix() -> str:
+    prefix: str = settings.TICKER_CHANNEL_PREFIX
+    return prefix
+
+
+def configured_publisher() -> ControlPublisher:
+    return ControlPublisher(redis=configured_redis(), prefix=configured_prefix())
+
+
+def configured_calendar() -> MarketCalendar:
+    calendar = nse_calendar()
+    if str(calendar.tz) != settings.MARKET_TIME_ZONE:
+        return MarketCalendar(holidays=calendar.holidays, tz=ZoneInfo(settings.MARKET_TIME_ZONE))
+    return calendar
+
+
+def configured_http_timeout() -> float:
+    timeout: float = settings.KITE_HTTP_TIMEOUT_SECONDS
+    return timeout
+
+
+def configured_dump_sources() -> list[DumpSource]:
+    return dump_sources(configured_kite_factory(), timeout_seconds=configured_http_timeout())
+
+
+def _first_active_kite_client() -> KiteConnect | None:
+    account = Account.objects.filter(healthy_accounts_q()).order_by("name").first()
+    return configured_kite_factory().for_account(account) if account is not None else None
+
+
+def configured_price_source() -> UnderlyingPriceSource:
+    return UnderlyingPriceSource(
+        redis=configured_redis(), prefix=configured_prefix(), kite_client=_first_active_kite_client
+    )
+
+
+def configured_single_flight(job: str, ttl_seconds: int) -> AbstractContextManager[bool]:
+    """The single-flight lock for ``job`` on the configured Redis (True when acquired)."""
+    return single_flight(
+        configured_redis(), prefix=configured_prefix(), job=job, ttl_seconds=ttl_seconds
+    )
