@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Final
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import structlog
 from aiohttp import web
@@ -256,9 +256,10 @@ async def login(request: web.Request) -> web.StreamResponse:
         )
     except SessionError as exc:
         raise KiteError(400, "InputException", str(exc)) from exc
-    params = {"request_token": token, "action": "login", "status": "success"}
-    if "redirect_params" in request.query:
-        params["redirect_params"] = request.query["redirect_params"]
+    # Kite decodes redirect_params (itself a URL-encoded query string) and appends its pairs
+    # to the redirect URL beside request_token; our own keys win over a clashing one.
+    params = dict(parse_qsl(request.query.get("redirect_params", ""), keep_blank_values=True))
+    params.update({"request_token": token, "action": "login", "status": "success"})
     separator = "&" if "?" in redirect_url else "?"
     raise web.HTTPFound(f"{redirect_url}{separator}{urlencode(params)}")
 

@@ -11,6 +11,9 @@ import pytest
 import redis
 from django.conf import settings
 
+# The Kite simulator fixtures (kite_simulator, simulator_factory) for every test package.
+pytest_plugins = ["tests.simulator_fixtures"]
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     engine = settings.DATABASES["default"]["ENGINE"]

@@ -162,7 +162,7 @@ def test_login_flow_end_to_end(simulator_factory) -> None:
     query = parse_qs(target.query)
     assert query["action"] == ["login"]
     assert query["status"] == ["success"]
-    assert query["redirect_params"] == ["next=/admin"]
+    assert query["next"] == ["/admin"]
     request_token = query["request_token"][0]
     with pytest.raises(TokenException):
         kite.generate_session(request_token + "x", api_secret=account.api_secret)
