@@ -112,15 +112,17 @@ class SubscriptionViewSet(
         field = "instrument_token" if token is not None else "tradingsymbol"
         given = token if token is not None else symbol
         if report.unknown_tokens or report.unknown_tradingsymbols:
-            raise serializers.ValidationError({field: f"unknown instrument {given}"})
+            raise serializers.ValidationError({field: [f"unknown instrument {given}"]})
         if report.ambiguous_tradingsymbols:
             raise serializers.ValidationError(
-                {field: f"{given} is listed on several exchanges; prefix it, e.g. NFO:{given}"}
+                {field: [f"{given} is listed on several exchanges; prefix it, e.g. NFO:{given}"]}
             )
         if report.expired:
-            raise serializers.ValidationError({field: f"instrument {given} has expired"})
+            raise serializers.ValidationError({field: [f"instrument {given} has expired"]})
         if report.already_subscribed:
-            raise serializers.ValidationError({field: f"instrument {given} is already subscribed"})
+            raise serializers.ValidationError(
+                {field: [f"instrument {given} is already subscribed"]}
+            )
         subscription = self.get_queryset().get(pk=report.created[0])
         return Response(SubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED)
 

@@ -80,20 +80,41 @@ class UnderlyingPriceSource:
     kite_client: Callable[[], KiteConnect | None]
     max_age_seconds: float = 120.0
 
-    def price(self, *, index_token: int, exchange_symbol: str, now_epoch: float) -> UnderlyingPrice:
-        raw = self.redis.hget(f"{self.prefix}:latest", str(index_token))
-        price = price_from_snapshot(
-            raw if isinstance(raw, bytes) else None,
-            now_epoch=now_epoch,
-            max_age_seconds=self.max_age_seconds,
-        )
-        if price is not None:
-            return UnderlyingPrice(price, "redis")
+    def prices(
+        self, *, symbols_by_token: Mapping[int, str], now_epoch: float
+    ) -> tuple[dict[int, UnderlyingPrice], dict[int, str]]:
+        """Prices of several indices: one ``HMGET``, then one ``ltp`` call for the rest (Kite
+        allows one quote request per second per api_key, so never one call per index).
+
+        Returns the prices found and, for the others, why there is none.
+        """
+        tokens = list(symbols_by_token)
+        found: dict[int, UnderlyingPrice] = {}
+        if not tokens:
+            return found, {}
+        raws = self.redis.hmget(f"{self.prefix}:latest", [str(t) for t in tokens])
+        for token, raw in zip(tokens, raws, strict=True):
+            price = price_from_snapshot(
+                raw if isinstance(raw, bytes) else None,
+                now_epoch=now_epoch,
+                max_age_seconds=self.max_age_seconds,
+            )
+            if price is not None:
+                found[token] = UnderlyingPrice(price, "redis")
+        missing = {t: symbols_by_token[t] for t in tokens if t not in found}
+        if not missing:
+            return found, {}
         client = self.kite_client()
         if client is None:
-            raise UnderlyingPriceUnavailable(
-                f"no fresh snapshot of {exchange_symbol} in Redis and no active account for Kite"
-            )
-        price = price_from_ltp(client.ltp(exchange_symbol), exchange_symbol)
-        log.info("underlying_price_from_kite", symbol=exchange_symbol, price=price)
-        return UnderlyingPrice(price, "kite")
+            reason = "no fresh snapshot in Redis and no active account for a Kite quote"
+            return found, dict.fromkeys(missing, reason)
+        response = client.ltp(list(missing.values()))
+        unavailable: dict[int, str] = {}
+        for token, symbol in missing.items():
+            try:
+                found[token] = UnderlyingPrice(price_from_ltp(response, symbol), "kite")
+            except UnderlyingPriceUnavailable as exc:
+                unavailable[token] = str(exc)
+                log.warning("underlying_price_unavailable", symbol=symbol, problem=str(exc))
+        log.info("underlying_prices_from_kite", symbols=sorted(missing.values()))
+        return found, unavailable

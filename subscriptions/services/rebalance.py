@@ -36,7 +36,7 @@ from subscriptions.strike_chooser import (
     should_rebalance,
 )
 from subscriptions.triggers import assignment_request_on_commit
-from subscriptions.underlying_price import UnderlyingPriceSource, UnderlyingPriceUnavailable
+from subscriptions.underlying_price import UnderlyingPrice, UnderlyingPriceSource
 
 log = structlog.get_logger(__name__)
 
@@ -121,23 +121,13 @@ def underlying_rebalance(
     *,
     underlying: Underlying,
     now: datetime,
-    prices: UnderlyingPriceSource,
+    quote: UnderlyingPrice,
     calendar: MarketCalendar,
     dry_run: bool = False,
     force: bool = False,
 ) -> UnderlyingRebalance:
-    """Rebalance one underlying (or, with ``dry_run``, only say what would change)."""
+    """Rebalance one underlying at ``quote`` (with ``dry_run``, only say what would change)."""
     outcome = UnderlyingRebalance(name=underlying.name)
-    try:
-        quote = prices.price(
-            index_token=underlying.index_token,
-            exchange_symbol=_index_exchange_symbol(underlying),
-            now_epoch=now.timestamp(),
-        )
-    except UnderlyingPriceUnavailable as exc:
-        outcome.reason = f"no_price: {exc}"
-        log.warning("rebalance_no_price", underlying=underlying.name, problem=str(exc))
-        return outcome
     outcome.price, outcome.price_source = quote.price, quote.source
     new_atm = atm_strike(quote.price, underlying.strike_step)
     act, outcome.reason = should_rebalance(
@@ -233,12 +223,25 @@ def underlyings_rebalance(
     underlyings = Underlying.objects.filter(enabled=True).order_by("name")
     if names:
         underlyings = underlyings.filter(name__in=[n.upper() for n in names])
-    for underlying in underlyings:
+    chosen = list(underlyings)
+    found, unavailable = prices.prices(
+        symbols_by_token={u.index_token: _index_exchange_symbol(u) for u in chosen},
+        now_epoch=now.timestamp(),
+    )
+    for underlying in chosen:
+        quote = found.get(underlying.index_token)
+        if quote is None:
+            problem = unavailable.get(underlying.index_token, "no price")
+            log.warning("rebalance_no_price", underlying=underlying.name, problem=problem)
+            report.underlyings.append(
+                UnderlyingRebalance(name=underlying.name, reason=f"no_price: {problem}")
+            )
+            continue
         report.underlyings.append(
             underlying_rebalance(
                 underlying=underlying,
                 now=now,
-                prices=prices,
+                quote=quote,
                 calendar=calendar,
                 dry_run=dry_run,
                 force=force,

@@ -1,4 +1,8 @@
-"""Fixtures of the subscriptions tests."""
+"""Fixtures of the subscriptions tests.
+
+The simulator fixtures are imported explicitly (pytest_plugins is only allowed in the root
+conftest); registration is to move into tests/conftest.py later.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.simulator_fixtures import kite_simulator, simulator_factory
 from tests.subscriptions.kite_stub import KiteStub, kite_stub
 from ticker_project.celery import app as celery_app
 
@@ -23,3 +28,6 @@ def eager_celery() -> Iterator[None]:
 def stub() -> Iterator[KiteStub]:
     with kite_stub() as running:
         yield running
+
+
+__all__ = ["kite_simulator", "simulator_factory"]

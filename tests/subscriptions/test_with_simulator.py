@@ -1,0 +1,93 @@
+"""Against the Kite simulator (a real ``run_simulator`` subprocess over real sockets): the
+registry refresh from its dump, the same dump with corrupted rows served from a local HTTP
+server, and ``rebalance_strikes --dry-run`` pricing the index with a Kite ``ltp`` quote."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import Account
+from subscriptions.models import Instrument, Subscription
+from subscriptions.services.instruments import instruments_refresh
+from subscriptions.wiring import configured_dump_sources
+from tests.accounts.factories import AccountFactory
+from tests.simulator_fixtures import SimulatorHandle
+from tests.subscriptions.kite_stub import KiteStub
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def sim_account(handle: SimulatorHandle, *, api_root: str | None = None) -> Account:
+    credentials = handle.accounts[0]
+    return AccountFactory.create(
+        name="sim-0",
+        api_key=credentials.api_key,
+        access_token=credentials.access_token,
+        api_root_override=api_root or handle.api_root,
+    )
+
+
+def test_refresh_from_the_simulator_dump(kite_simulator: SimulatorHandle) -> None:
+    sim_account(kite_simulator)
+    report = instruments_refresh(sources=configured_dump_sources(), now=timezone.now())
+    assert report.bad_rows == []
+    assert report.rows == report.created > 100
+    assert Instrument.objects.filter(instrument_token=256265, tradingsymbol="NIFTY 50").exists()
+    assert Instrument.objects.filter(name="NIFTY", instrument_type="CE").count() > 50
+    again = instruments_refresh(sources=configured_dump_sources(), now=timezone.now())
+    assert (again.created, again.updated, again.expired) == (0, report.rows, 0)
+
+
+def test_refresh_of_a_corrupted_copy_reports_each_bad_row(
+    kite_simulator: SimulatorHandle, stub: KiteStub
+) -> None:
+    original = requests.get(f"{kite_simulator.api_root}/instruments", timeout=10).text
+    lines = original.splitlines()
+    header = lines[0].split(",")
+    strike, lot_size, expiry = (
+        header.index("strike"),
+        header.index("lot_size"),
+        header.index("expiry"),
+    )
+    corrupted = list(lines)
+    bad = {}
+    for line_no, (column, value) in {
+        10: (strike, "NaN-ish"),
+        20: (lot_size, "-3"),
+        30: (expiry, "2026/12/29"),
+    }.items():
+        cells = corrupted[line_no - 1].split(",")
+        cells[column] = value
+        corrupted[line_no - 1] = ",".join(cells)
+        bad[line_no] = header[column]
+    corrupted[39] = corrupted[39] + ",extra"  # line 40: 13 columns
+    bad[40] = "*"
+    stub.csv("/instruments", "\n".join(corrupted) + "\n")
+    sim_account(kite_simulator, api_root=stub.root)
+    report = instruments_refresh(sources=configured_dump_sources(), now=timezone.now())
+    assert {b.line: b.field for b in report.bad_rows} == bad
+    assert report.rows == len(lines) - 1 - len(bad)
+    assert Instrument.objects.count() == report.rows
+
+
+def test_rebalance_dry_run_against_the_simulator_prints_a_diff(
+    kite_simulator: SimulatorHandle, redis_client
+) -> None:
+    sim_account(kite_simulator)
+    out = StringIO()
+    call_command("refresh_instruments", stdout=out, stderr=StringIO())
+    assert "bad_rows=0" in out.getvalue()
+    out = StringIO()
+    call_command("rebalance_strikes", "--dry-run", stdout=out)
+    text = out.getvalue()
+    assert "NIFTY: price=" in text and "(kite)" in text  # no snapshot in Redis: Kite ltp
+    assert "BANKNIFTY: price=" in text
+    # (2 x 10 + 1) strikes x (CE, PE) x 3 expiries, for each of NIFTY and BANKNIFTY
+    assert text.count("+ new 126:") == 2
+    assert "dry run: 252 change(s)" in text
+    assert not Subscription.objects.exists()
