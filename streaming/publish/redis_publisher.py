@@ -24,6 +24,7 @@ from streaming.publish.resp_connection import RedisReplyError, RespConnection
 log = structlog.get_logger(__name__)
 REPLY_TIMEOUT_SECONDS = 5.0  # a Redis that stops answering is treated as a lost connection
 WRITE_BATCH_BYTES = 4 * 1024 * 1024  # one write after an outage stays bounded
+POISON_LIMIT = 5  # a batch that keeps breaking healthy connections is dropped, not retried forever
 
 
 class RedisPublisher:
@@ -41,6 +42,10 @@ class RedisPublisher:
         self.dropped = 0
         self.published = 0
         self.reply_errors = 0
+        self._backoff = Backoff(
+            initial=config.reconnect_initial_seconds, maximum=config.reconnect_max_seconds
+        )
+        self._failed_writes = 0  # consecutive failures of the same oldest batch
 
     @property
     def buffered_messages(self) -> int:
@@ -64,10 +69,7 @@ class RedisPublisher:
 
     async def run(self) -> None:
         """Connect, then write whatever is buffered, forever (supervised)."""
-        backoff = Backoff(
-            initial=self._config.reconnect_initial_seconds,
-            maximum=self._config.reconnect_max_seconds,
-        )
+        backoff = self._backoff
         while True:
             try:
                 connection = await RespConnection.open(self._config.redis_url)
@@ -81,7 +83,6 @@ class RedisPublisher:
                 await asyncio.sleep(delay)
                 continue
             self.connected = True
-            backoff.reset()
             self._log.info("redis_publisher_connected", buffered=self._buffered_messages)
             try:
                 await self._write_forever(connection)
@@ -93,6 +94,7 @@ class RedisPublisher:
             finally:
                 self.connected = False
                 await connection.close()
+            await asyncio.sleep(backoff.next_delay())
 
     async def _write_forever(self, connection: RespConnection) -> None:
         while True:
@@ -108,11 +110,10 @@ class RedisPublisher:
                 async with asyncio.timeout(REPLY_TIMEOUT_SECONDS):
                     errors = await connection.execute(data, replies)
             except BaseException:
-                # Not confirmed: back to the front for the next connection (oldest first),
-                # still subject to the drop-oldest rule.
-                self._buffer.extendleft(reversed(chunks))
-                self._trim()
+                self._requeue(chunks)
                 raise
+            self._failed_writes = 0
+            self._backoff.reset()
             written = sum(chunk.messages for chunk in chunks)
             self._buffered_messages -= written
             self.published += written
@@ -120,6 +121,21 @@ class RedisPublisher:
             if errors:
                 self.reply_errors += len(errors)
                 self._log.error("redis_publish_reply_errors", count=len(errors), first=errors[0])
+
+    def _requeue(self, chunks: list[Chunk]) -> None:
+        """Unconfirmed chunks go back to the front (oldest first), under the drop-oldest rule;
+        a batch that broke the connection ``POISON_LIMIT`` times in a row is dropped."""
+        self._failed_writes += 1
+        if self._failed_writes >= POISON_LIMIT:
+            lost = sum(chunk.messages for chunk in chunks)
+            self._buffered_messages -= lost
+            self.dropped += lost
+            self._dropped_counter.inc(lost)
+            self._failed_writes = 0
+            self._log.error("redis_publish_batch_dropped", messages=lost, attempts=POISON_LIMIT)
+            return
+        self._buffer.extendleft(reversed(chunks))
+        self._trim()
 
     def _take_batch(self) -> list[Chunk]:
         """The oldest chunks, up to about ``WRITE_BATCH_BYTES`` (at least one)."""

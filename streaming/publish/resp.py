@@ -38,7 +38,7 @@ class ChannelEncoder:
         st = stream.encode()
         self._publish_head = b"*3\r\n$7\r\nPUBLISH\r\n%s$" % bulk(ch)
         self._xadd_head = (
-            b"*7\r\n$4\r\nXADD\r\n%s$6\r\nMAXLEN\r\n$1\r\n~\r\n%s$1\r\n*\r\n$4\r\ndata\r\n$"
+            b"*8\r\n$4\r\nXADD\r\n%s$6\r\nMAXLEN\r\n$1\r\n~\r\n%s$1\r\n*\r\n$4\r\ndata\r\n$"
             % (bulk(st), bulk(str(maxlen).encode()))
         )
 

@@ -34,6 +34,7 @@ from streaming.subscription_source import load_subscription_set
 from streaming.wiring import configured_worker
 from streaming.worker import AccountWorker, WorkerDependencies
 from subscriptions.market_calendar import is_market_open
+from ticker_project.celery import app as celery_app
 
 log = structlog.get_logger(__name__)
 NEEDS_LOGIN_REASON = "Kite refused the access token (HTTP 403 at the WebSocket upgrade)"
@@ -79,6 +80,7 @@ class Command(BaseCommand):
             )
         elif config.mock_mode is not MockMode.ALWAYS:
             log.error("worker_no_access_token", account_id=account.pk)
+            celery_app.loader.import_default_modules()
             account_mark_needs_login(account=account, reason="no access token to stream with")
             sys.exit(EXIT_NEEDS_LOGIN)
         port = settings.STREAMING_METRICS_PORT if options["metrics_port"] is None else (
@@ -102,6 +104,9 @@ class Command(BaseCommand):
         )
         code = asyncio.run(worker.run())
         if code == EXIT_NEEDS_LOGIN:
+            # Marking the account fires the control plane's signal, which enqueues a Celery
+            # task by name: load the task modules, as a Celery worker would at start.
+            celery_app.loader.import_default_modules()
             close_old_connections()
             account.refresh_from_db()
             account_mark_needs_login(account=account, reason=NEEDS_LOGIN_REASON)
