@@ -70,7 +70,7 @@ def prices(client: redis.Redis) -> UnderlyingPriceSource:
     )
 
 
-def active_rebalancer_strikes() -> set[tuple[date, float]]:
+def active_rebalancer_strikes() -> set[tuple[date | None, float]]:
     return set(
         Subscription.objects.filter(
             source=SubscriptionSource.REBALANCER, status=SubscriptionStatus.ACTIVE

@@ -1,0 +1,58 @@
+"""setup_periodic_tasks: idempotent upsert, Asia/Kolkata crontabs, expires, edits kept."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("setup_periodic_tasks", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_creates_the_default_schedule_once() -> None:
+    assert run().count("created:") == 4
+    tasks = {t.task: t for t in PeriodicTask.objects.select_related("crontab")}
+    assert set(tasks) == {
+        "subscriptions.tasks.refresh_instruments",
+        "accounts.tasks.check_account_sessions",
+        "subscriptions.tasks.rebalance_strikes",
+        "subscriptions.tasks.assign_subscriptions",
+    }
+    refresh = tasks["subscriptions.tasks.refresh_instruments"].crontab
+    assert (refresh.minute, refresh.hour, refresh.day_of_week) == ("30", "8", "1-5")
+    rebalance = tasks["subscriptions.tasks.rebalance_strikes"].crontab
+    assert (rebalance.minute, rebalance.hour, rebalance.day_of_week) == ("*", "9-15", "1-5")
+    assert tasks["subscriptions.tasks.rebalance_strikes"].queue == "rebalance"
+    for task in tasks.values():
+        assert str(task.crontab.timezone) == "Asia/Kolkata"
+        assert task.expire_seconds and task.enabled
+    assert run().count("updated:") == 4
+    assert PeriodicTask.objects.count() == 4
+    assert CrontabSchedule.objects.count() == 4
+
+
+def test_operators_edits_are_kept_unless_reset() -> None:
+    run()
+    task = PeriodicTask.objects.get(task="subscriptions.tasks.rebalance_strikes")
+    edited, _ = CrontabSchedule.objects.get_or_create(
+        minute="*/2", hour="9-15", day_of_week="1-5", timezone="Asia/Kolkata"
+    )
+    task.enabled = False
+    task.crontab = edited
+    task.expire_seconds = 1
+    task.save()
+    run()
+    task.refresh_from_db()
+    assert task.enabled is False and task.crontab_id == edited.pk
+    assert task.expire_seconds == 55  # code-owned: brought up to date
+    run("--reset")
+    task.refresh_from_db()
+    assert task.enabled is True and task.crontab.minute == "*"
