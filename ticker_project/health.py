@@ -20,6 +20,7 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 
+from streaming.health import check_worker_heartbeats
 from subscriptions.health import assignment_health
 from ticker_project.metrics import HEALTH_CHECK_FAILURES
 from ticker_project.redis_factory import build_redis
@@ -60,6 +61,12 @@ HEALTH_CHECKS: dict[str, Callable[[], CheckResult]] = {
     "database": check_database,
     "redis": lambda: check_redis(settings.REDIS_URL),
     "assignment": lambda: CheckResult(*assignment_health()),
+    "workers": lambda: CheckResult(
+        *check_worker_heartbeats(  # type: ignore[arg-type]
+            client_factory=lambda: build_redis(settings.REDIS_URL, timeout_seconds=1.0),
+            prefix=settings.TICKER_CHANNEL_PREFIX,
+        )
+    ),
 }
 
 

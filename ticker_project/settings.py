@@ -175,3 +175,27 @@ LOG_FORMAT: str = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
 LOG_LEVEL: str = env.str("LOG_LEVEL", default="INFO")
 LOGGING = build_logging_config(json_output=LOG_FORMAT == "json", level=LOG_LEVEL)
 configure_structlog()
+
+# --- streaming (account worker; docs/streaming.md) ------------------------------------------------
+# Mock mode runs the simulator's market model in process instead of the Kite feed:
+# off | auto (outside market hours) | always.
+STREAMING_MOCK_MODE: str = env.str("STREAMING_MOCK_MODE", default="off")
+STREAMING_MOCK_TICK_SECONDS: float = env.float("STREAMING_MOCK_TICK_SECONDS", default=1.0)
+STREAMING_MOCK_SEED: int = env.int("STREAMING_MOCK_SEED", default=7)
+# True when the accounts stream from the simulator: every message then carries is_mock=true.
+STREAMING_FEED_IS_MOCK: bool = env.bool("STREAMING_FEED_IS_MOCK", default=False)
+STREAMING_WATCHDOG_SECONDS: float = env.float("STREAMING_WATCHDOG_SECONDS", default=10.0)
+STREAMING_RECONNECT_INITIAL_SECONDS: float = env.float(
+    "STREAMING_RECONNECT_INITIAL_SECONDS", default=0.5
+)
+STREAMING_RECONNECT_MAX_SECONDS: float = env.float("STREAMING_RECONNECT_MAX_SECONDS", default=30.0)
+STREAMING_RATE_LIMITED_SECONDS: float = env.float("STREAMING_RATE_LIMITED_SECONDS", default=15.0)
+STREAMING_HEARTBEAT_SECONDS: float = env.float("STREAMING_HEARTBEAT_SECONDS", default=5.0)
+STREAMING_RECONCILE_SECONDS: float = env.float("STREAMING_RECONCILE_SECONDS", default=60.0)
+STREAMING_DRAIN_SECONDS: float = env.float("STREAMING_DRAIN_SECONDS", default=5.0)
+STREAMING_OPTIONS_STREAM_MAXLEN: int = env.int("STREAMING_OPTIONS_STREAM_MAXLEN", default=100_000)
+STREAMING_BARS_STREAM_MAXLEN: int = env.int("STREAMING_BARS_STREAM_MAXLEN", default=10_000)
+STREAMING_PUBLISH_BUFFER_MESSAGES: int = env.int(
+    "STREAMING_PUBLISH_BUFFER_MESSAGES", default=50_000
+)
+STREAMING_METRICS_PORT: int = env.int("STREAMING_METRICS_PORT", default=0)
