@@ -1,4 +1,4 @@
-"""Django app configuration for `subscriptions` (connects the Account status receiver)."""
+"""Django app configuration for `subscriptions` (receivers and task registration)."""
 
 from django.apps import AppConfig
 
@@ -8,4 +8,6 @@ class SubscriptionsConfig(AppConfig):
     name = "subscriptions"
 
     def ready(self) -> None:
-        from subscriptions import signals  # noqa: F401, PLC0415  (registers the receivers)
+        # Register the Account receivers, and the tasks with Celery in every process (the web
+        # process enqueues the assignment by name and never imports the tasks module otherwise).
+        from subscriptions import signals, tasks  # noqa: F401, PLC0415
