@@ -104,7 +104,9 @@ def test_disable_and_enable_actions(staff_client: Client) -> None:
 
 
 def test_login_action_redirects_to_kite_with_signed_state(staff_client: Client) -> None:
-    account = AccountFactory.create(api_key="loginkey0001", login_url_override="http://kite.test/login")
+    account = AccountFactory.create(
+        api_key="loginkey0001", login_url_override="http://kite.test/login"
+    )
     response = staff_client.get(reverse("admin:accounts_account_kite_login", args=[account.pk]))
     assert response.status_code == 302
     location = response["Location"]
