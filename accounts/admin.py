@@ -22,6 +22,7 @@ from accounts.services.account import (
     EDITABLE_FIELDS,
     SecretsUpdate,
     account_create,
+    account_delete,
     account_disable,
     account_enable,
     account_update,
@@ -151,6 +152,13 @@ class AccountAdmin(admin.ModelAdmin):
         obj.pk = created.pk
         obj._state.adding = False
         obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: Account) -> None:
+        account_delete(account=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        for account in queryset:
+            account_delete(account=account)
 
     # --- login -----------------------------------------------------------------------------
     def get_urls(self) -> list[URLPattern]:

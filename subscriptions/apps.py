@@ -8,6 +8,6 @@ class SubscriptionsConfig(AppConfig):
     name = "subscriptions"
 
     def ready(self) -> None:
-        # Register the Account receivers, and the tasks with Celery in every process (the web
+        # Register the account-event receivers, and the tasks with Celery in every process (the web
         # process enqueues the assignment by name and never imports the tasks module otherwise).
-        from subscriptions import signals, tasks  # noqa: F401, PLC0415
+        from subscriptions import receivers, tasks  # noqa: F401, PLC0415

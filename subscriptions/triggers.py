@@ -1,6 +1,6 @@
 """Ask for an assignment run once the current transaction commits.
 
-Services that change subscriptions (and the Account status receiver in ``signals.py``) call
+Services that change subscriptions (and the account-event receiver in ``receivers.py``) call
 ``assignment_request_on_commit``; the task is looked up by name so that services need not
 import the tasks module (which imports them). A broker outage is logged and counted: the
 every-minute beat run repairs it.

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.crypto import CredentialCipher
+from accounts.events import AVAILABILITY_FIELDS, announce_availability_changed
 from accounts.models import Account, AccountStatus
 
 log = structlog.get_logger(__name__)
@@ -79,6 +80,7 @@ def account_create(
         account.access_token_expires_at = access_token_expires_at
     account.full_clean()
     account.save()
+    announce_availability_changed(account_id=account.pk, reason="created")
     log.info("account_created", account_id=account.pk, account=account.name, status=account.status)
     return account
 
@@ -106,6 +108,8 @@ def account_update(
             changed += ["status", "status_reason", "status_changed_at"]
     account.full_clean()
     account.save(update_fields=[*changed, "updated_at"] if changed else None)
+    if AVAILABILITY_FIELDS & set(changed):
+        announce_availability_changed(account_id=account.pk, reason="updated")
     log.info("account_updated", account_id=account.pk, account=account.name, fields=changed)
     return account
 
@@ -119,6 +123,7 @@ def account_set_status(*, account: Account, status: AccountStatus, reason: str =
     account.status_reason = reason[:500]
     account.status_changed_at = timezone.now()
     account.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
+    announce_availability_changed(account_id=account.pk, reason=f"status_{status}")
     log.info(
         "account_status_changed",
         account_id=account.pk,
@@ -141,6 +146,14 @@ def account_enable(*, account: Account) -> Account:
             AccountStatus.ACTIVE if account.access_token_encrypted else AccountStatus.NEEDS_LOGIN
         )
         return account_set_status(account=account, status=status, reason="enabled by an operator")
+
+
+def account_delete(*, account: Account) -> None:
+    """Remove an account; its subscriptions stay and are reassigned."""
+    account_id, name = account.pk, account.name
+    account.delete()
+    announce_availability_changed(account_id=account_id, reason="deleted")
+    log.info("account_deleted", account_id=account_id, account=name)
 
 
 def account_disable(*, account: Account) -> Account:

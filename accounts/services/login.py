@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from kiteconnect import exceptions as kite_exceptions
 
+from accounts.events import announce_availability_changed
 from accounts.kite_client import KiteClientFactory
 from accounts.models import Account, AccountStatus
 from accounts.services.account import account_mark_needs_login, account_set_status
@@ -140,6 +141,7 @@ def account_complete_login(
         locked.status_reason = "logged in with Kite"
         locked.status_changed_at = now
         locked.save()
+        announce_availability_changed(account_id=locked.pk, reason="logged_in")
     log.info(
         "kite_login_completed",
         account_id=locked.pk,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from accounts.crypto import CredentialCipher
+from accounts.events import account_availability_changed
 from accounts.models import Account, AccountStatus
 from accounts.services.account import (
     SecretsUpdate,
@@ -161,3 +163,26 @@ def test_access_token_expires_at_the_next_0600_ist(
     login_utc: datetime, expected_ist: datetime
 ) -> None:
     assert access_token_expiry(login_utc, IST) == expected_ist
+
+
+def test_availability_changes_are_announced_after_commit(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    heard: list[tuple[int, str]] = []
+
+    def listener(*, account_id: int, reason: str, **_kwargs: object) -> None:
+        heard.append((account_id, reason))
+
+    account_availability_changed.connect(listener, dispatch_uid="test-listener")
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as pending:
+            account = account_create(cipher=configured_cipher(), name="ev", secrets=SECRETS)
+            account_disable(account=account)
+            account_update(account=account, cipher=configured_cipher(), broker_user_id="Z9")
+        assert heard == []  # nothing before commit
+        for callback in pending:
+            callback()
+        # A change that cannot alter availability (the broker user id) announces nothing.
+        assert heard == [(account.pk, "created"), (account.pk, "status_disabled")]
+    finally:
+        account_availability_changed.disconnect(dispatch_uid="test-listener")

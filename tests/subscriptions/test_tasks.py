@@ -13,6 +13,7 @@ import redis
 from django.conf import settings
 from kiteconnect import exceptions as kite_exceptions
 
+from accounts.services.account import account_disable
 from subscriptions.locks import single_flight
 from subscriptions.models import Instrument, Subscription
 from subscriptions.services.subscriptions import subscriptions_bulk_create
@@ -60,8 +61,7 @@ def test_account_status_change_triggers_assignment(
     Subscription.objects.create(instrument=instrument, account=first)
     second = AccountFactory.create()
     with django_capture_on_commit_callbacks(execute=True):
-        first.status = "disabled"
-        first.save(update_fields=["status"])
+        account_disable(account=first)
     assert Subscription.objects.get().account_id == second.pk
 
 
