@@ -44,6 +44,11 @@ def apply_fault(ctx: SimulatorContext, spec: dict[str, object]) -> dict[str, obj
         faults.api_key = key
         faults.malformed_frames = int(spec.get("frames", 1))  # type: ignore[call-overload]
         faults.malformed_kind = MalformedKind(str(spec.get("kind", MalformedKind.UNKNOWN_LENGTH)))
+    elif action is FaultAction.CORRUPT_INSTRUMENTS:
+        lines = spec.get("lines", (10, 20, 30, 40))
+        if not isinstance(lines, list | tuple) or not all(isinstance(n, int) for n in lines):
+            raise KiteError(400, "InputException", "corrupt_instruments needs integer lines")
+        faults.corrupt_lines = tuple(lines)
     elif action is FaultAction.EXPIRE_TOKENS:
         result["expired"] = ctx.sessions.expire(key)
     elif action is FaultAction.CLEAR:

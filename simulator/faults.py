@@ -16,7 +16,8 @@ class FaultAction(StrEnum):
     EXPIRE_TOKENS = "expire_tokens"  # access tokens die: REST 403, WS upgrade 403
     REFUSE_CONNECTS = "refuse_connects"  # WS upgrades answer 503
     SLOW = "slow"  # delay every REST response and every WS send
-    CLEAR = "clear"  # undo stall/refuse/slow/malformed
+    CORRUPT_INSTRUMENTS = "corrupt_instruments"  # the dump's listed lines carry bad fields
+    CLEAR = "clear"  # undo stall/refuse/slow/malformed/corrupt_instruments
 
 
 class MalformedKind(StrEnum):
@@ -32,6 +33,7 @@ class FaultState:
     slow_seconds: float = 0.0
     malformed_frames: int = 0
     malformed_kind: MalformedKind = MalformedKind.UNKNOWN_LENGTH
+    corrupt_lines: tuple[int, ...] = ()  # 1-based CSV lines (the header is line 1)
     api_key: str | None = None  # None: faults apply to every account
     history: list[dict[str, object]] = field(default_factory=list)
 
@@ -53,4 +55,39 @@ class FaultState:
     def clear(self) -> None:
         self.stall_until = self.refuse_until = self.slow_seconds = 0.0
         self.malformed_frames = 0
+        self.corrupt_lines = ()
         self.api_key = None
+
+
+# Corruptions applied in turn to the listed lines: (column, bad value), or an extra column.
+_CSV_CORRUPTIONS: tuple[tuple[str, str] | None, ...] = (
+    ("strike", "NaN-ish"),
+    ("lot_size", "-3"),
+    ("expiry", "2026/12/29"),
+    None,  # a 13th column
+)
+
+
+def corrupt_instruments_csv(text: str, lines: tuple[int, ...]) -> tuple[str, dict[int, str]]:
+    """The dump with the listed lines broken in turn; returns the text and {line: column}.
+
+    ``column`` is ``"*"`` for a row with the wrong number of columns. Lines beyond the dump
+    are ignored.
+    """
+    rows = text.splitlines()
+    header = rows[0].split(",")
+    broken: dict[int, str] = {}
+    for index, line_no in enumerate(lines):
+        if not 2 <= line_no <= len(rows):
+            continue
+        corruption = _CSV_CORRUPTIONS[index % len(_CSV_CORRUPTIONS)]
+        if corruption is None:
+            rows[line_no - 1] += ",extra"
+            broken[line_no] = "*"
+            continue
+        column, value = corruption
+        cells = rows[line_no - 1].split(",")
+        cells[header.index(column)] = value
+        rows[line_no - 1] = ",".join(cells)
+        broken[line_no] = column
+    return "\n".join(rows) + "\n", broken

@@ -18,6 +18,7 @@ from aiohttp import web
 from kite_wire.instruments_csv import write_instruments_csv
 from simulator.clock import IST
 from simulator.context import HISTORICAL_PER_SECOND, QUOTE_PER_SECOND, SimulatorContext
+from simulator.faults import corrupt_instruments_csv
 from simulator.history import HistoryError, candles
 from simulator.market import MarketState
 from simulator.sessions import SessionError, SimAccount, profile_of, session_of
@@ -90,9 +91,10 @@ async def instruments(request: web.Request) -> web.Response:
     rows = ctx.model.instrument_rows_with_prices()
     if exchange:
         rows = [r for r in rows if r.exchange == exchange.upper()]
-    response = web.Response(
-        text=write_instruments_csv(rows), content_type="text/csv", charset="utf-8"
-    )
+    text = write_instruments_csv(rows)
+    if ctx.faults.corrupt_lines:
+        text, _broken = corrupt_instruments_csv(text, ctx.faults.corrupt_lines)
+    response = web.Response(text=text, content_type="text/csv", charset="utf-8")
     response.enable_compression()  # Kite serves the dump gzipped
     return response
 

@@ -1,9 +1,11 @@
 """Against the Kite simulator (a real ``run_simulator`` subprocess over real sockets): the
-registry refresh from its dump, the same dump with corrupted rows served from a local HTTP
-server, and ``rebalance_strikes --dry-run`` pricing the index with a Kite ``ltp`` quote."""
+registry refresh from its dump, the same dump with corrupted rows (the simulator's
+``corrupt_instruments`` fault), and ``rebalance_strikes --dry-run`` pricing the index with a
+Kite ``ltp`` quote."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from io import StringIO
 
 import pytest
@@ -17,7 +19,6 @@ from subscriptions.services.instruments import instruments_refresh
 from subscriptions.wiring import configured_dump_sources
 from tests.accounts.factories import AccountFactory
 from tests.simulator_fixtures import SimulatorHandle
-from tests.subscriptions.kite_stub import KiteStub
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -43,36 +44,23 @@ def test_refresh_from_the_simulator_dump(kite_simulator: SimulatorHandle) -> Non
     assert (again.created, again.updated, again.expired) == (0, report.rows, 0)
 
 
-def test_refresh_of_a_corrupted_copy_reports_each_bad_row(
-    kite_simulator: SimulatorHandle, stub: KiteStub
+def test_refresh_of_a_corrupted_dump_reports_each_bad_row(
+    simulator_factory: Callable[..., SimulatorHandle],
 ) -> None:
-    original = requests.get(f"{kite_simulator.api_root}/instruments", timeout=10).text
-    lines = original.splitlines()
-    header = lines[0].split(",")
-    strike, lot_size, expiry = (
-        header.index("strike"),
-        header.index("lot_size"),
-        header.index("expiry"),
-    )
-    corrupted = list(lines)
-    bad = {}
-    for line_no, (column, value) in {
-        10: (strike, "NaN-ish"),
-        20: (lot_size, "-3"),
-        30: (expiry, "2026/12/29"),
-    }.items():
-        cells = corrupted[line_no - 1].split(",")
-        cells[column] = value
-        corrupted[line_no - 1] = ",".join(cells)
-        bad[line_no] = header[column]
-    corrupted[39] = corrupted[39] + ",extra"  # line 40: 13 columns
-    bad[40] = "*"
-    stub.csv("/instruments", "\n".join(corrupted) + "\n")
-    sim_account(kite_simulator, api_root=stub.root)
+    sim = simulator_factory("--accounts", "1")
+    clean_rows = len(requests.get(f"{sim.api_root}/instruments", timeout=10).text.splitlines()) - 1
+    sim.control.fault("corrupt_instruments", lines=[10, 20, 30, 40])
+    sim_account(sim)
     report = instruments_refresh(sources=configured_dump_sources(), now=timezone.now())
-    assert {b.line: b.field for b in report.bad_rows} == bad
-    assert report.rows == len(lines) - 1 - len(bad)
-    assert Instrument.objects.count() == report.rows
+    assert {b.line: b.field for b in report.bad_rows} == {
+        10: "strike",
+        20: "lot_size",
+        30: "expiry",
+        40: "*",
+    }
+    assert all(b.reason for b in report.bad_rows)
+    assert report.rows == clean_rows - 4
+    assert Instrument.objects.count() == report.rows  # the good rows are all stored
 
 
 def test_rebalance_dry_run_against_the_simulator_prints_a_diff(
