@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 TICKS = Counter("streaming_ticks_total", "Ticks decoded", ["account", "kind"])
 MALFORMED_PACKETS = Counter(
@@ -28,4 +28,10 @@ CAPACITY_REJECTED = Gauge(
     "streaming_capacity_rejected_tokens",
     "Subscribed tokens that did not fit the account's connections",
     ["account"],
+)
+PUBLISH_LATENCY = Histogram(
+    "streaming_publish_latency_seconds",
+    "From a frame's arrival to Redis confirming its messages",
+    ["account"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0),
 )

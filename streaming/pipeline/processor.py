@@ -153,7 +153,7 @@ class TickProcessor:
             parts.append(hset(self._latest_key, fields, values))
             commands += 1
         if parts:
-            self._sink(Chunk(b"".join(parts), commands, max(messages, 1)))
+            self._sink(Chunk(b"".join(parts), commands, max(messages, 1), received_at))
 
     def _indices(
         self,

@@ -11,13 +11,15 @@ capped backoff. Chunks written but unconfirmed when the connection broke are wri
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
+from collections.abc import Callable
 
 import structlog
 
 from streaming.backoff import Backoff
 from streaming.config import PublishConfig
-from streaming.metrics import PUBLISH_DROPPED, PUBLISHED
+from streaming.metrics import PUBLISH_DROPPED, PUBLISH_LATENCY, PUBLISHED
 from streaming.publish.resp import Chunk
 from streaming.publish.resp_connection import RedisReplyError, RespConnection
 
@@ -28,7 +30,16 @@ POISON_LIMIT = 5  # a batch that keeps breaking healthy connections is dropped, 
 
 
 class RedisPublisher:
-    def __init__(self, *, config: PublishConfig, account_id: int) -> None:
+    def __init__(
+        self,
+        *,
+        config: PublishConfig,
+        account_id: int,
+        on_written: Callable[[list[Chunk], float], None] | None = None,
+    ) -> None:
+        """``on_written(chunks, confirmed_at)`` is called after Redis confirmed ``chunks``."""
+        self._on_written = on_written
+        self._latency = PUBLISH_LATENCY.labels(account=str(account_id))
         self._config = config
         self._buffer: deque[Chunk] = deque()
         self._buffered_messages = 0
@@ -112,8 +123,14 @@ class RedisPublisher:
             except BaseException:
                 self._requeue(chunks)
                 raise
+            confirmed_at = time.time()
             self._failed_writes = 0
             self._backoff.reset()
+            for chunk in chunks:
+                if chunk.received_at:
+                    self._latency.observe(confirmed_at - chunk.received_at)
+            if self._on_written is not None:
+                self._on_written(chunks, confirmed_at)
             written = sum(chunk.messages for chunk in chunks)
             self._buffered_messages -= written
             self.published += written

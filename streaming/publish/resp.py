@@ -28,6 +28,7 @@ class Chunk:
     data: bytes
     commands: int
     messages: int
+    received_at: float = 0.0  # when the frame it came from arrived (publish latency)
 
 
 class ChannelEncoder:

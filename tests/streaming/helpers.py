@@ -90,7 +90,7 @@ def subscribe(account: Account, instruments: list[Instrument], mode: str = "full
 
 def options_near_money(instruments: list[Instrument], *, name: str = "NIFTY", count: int = 40):
     options = [i for i in instruments if i.name == name and i.instrument_type in ("CE", "PE")]
-    expiries = sorted({i.expiry for i in options})
+    expiries = sorted({i.expiry for i in options if i.expiry is not None})
     chosen = [i for i in options if i.expiry in expiries[1:3]]
     chosen.sort(key=lambda i: abs(i.strike - 24000))
     return chosen[:count]
@@ -171,13 +171,13 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 20.0, interval: f
     raise AssertionError(f"condition not met within {timeout} s")
 
 
-def heartbeat(client: redis.Redis, account_id: int) -> dict[str, Any] | None:
+def heartbeat(client: redis.Redis, account_id: int) -> Any:
     raw = client.get(f"{settings.TICKER_CHANNEL_PREFIX}:heartbeat:{account_id}")
     return orjson.loads(raw) if raw else None
 
 
 def stream_messages(client: redis.Redis, channel: str) -> list[dict[str, Any]]:
-    entries = client.xrange(f"{settings.TICKER_CHANNEL_PREFIX}:{channel}:stream")
+    entries: Any = client.xrange(f"{settings.TICKER_CHANNEL_PREFIX}:{channel}:stream")
     return [orjson.loads(fields[b"data"]) for _id, fields in entries]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 import orjson
@@ -20,7 +21,7 @@ EXPIRY = date(2030, 12, 31)
 
 
 def _table() -> InstrumentTable:
-    common = {"segment": "NFO-OPT", "exchange": "NFO", "expiry": EXPIRY, "lot_size": 65}
+    common: Any = {"segment": "NFO-OPT", "exchange": "NFO", "expiry": EXPIRY, "lot_size": 65}
     return InstrumentTable(
         [
             InstrumentMeta(instrument_token=INDEX, tradingsymbol="NIFTY 50", name="NIFTY 50",
