@@ -259,36 +259,6 @@ def _baseline(frames: list[bytes], table, url: str, seconds: float) -> float:
     return ticks / elapsed
 
 
-def _mibian_rate(frames: list[bytes], table, seconds: float) -> float:
-    """mibian's IV + Greeks per option tick (no parse, no publish): the slowest plausible core."""
-    import mibian  # noqa: PLC0415
-
-    from kite_wire.packets import decode_frame  # noqa: PLC0415
-
-    meta = {m.instrument_token: m for m in table.metas}
-    options = []
-    for frame in frames:
-        batch = decode_frame(frame)
-        tokens, prices = batch.instrument_token.tolist(), batch.last_price.tolist()
-        options += [
-            (meta[t], p)
-            for t, p in zip(tokens, prices, strict=True)
-            if meta[t].instrument_type in ("CE", "PE") and p > 1.0
-        ]
-    done, started = 0, time.perf_counter()
-    for m, price in options * 100:
-        days = max((m.expiry - datetime.now(UTC).date()).days, 1) if m.expiry else 1
-        key = "callPrice" if m.instrument_type == "CE" else "putPrice"
-        iv = mibian.BS([24000.0 if m.name == "NIFTY" else 52000.0, m.strike, 10, days],
-                       **{key: price}).impliedVolatility  # fmt: skip
-        greeks = mibian.BS([24000.0, m.strike, 10, days], volatility=iv or 1.0)
-        _ = (greeks.callDelta, greeks.gamma, greeks.callTheta, greeks.vega)
-        done += 1
-        if time.perf_counter() - started > seconds:
-            break
-    return done / (time.perf_counter() - started)
-
-
 async def _ours(frames: list[bytes], table, url: str, seconds: float) -> float:
     publisher = _publisher(url)
     processor = _processor(table, publisher.enqueue)
@@ -346,7 +316,6 @@ def _throughput(smoke: bool, url: str) -> list[str]:
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)  # as run_account does
         baseline = _baseline(frames, table, url, seconds)
-        mibian_rate = _mibian_rate(frames, table, 0.5 if smoke else 2.0)
         ours = asyncio.run(_ours(frames, table, url, seconds))
         live = asyncio.run(_live(sim, table, url, tokens, seconds))
     return [
@@ -357,8 +326,6 @@ def _throughput(smoke: bool, url: str) -> list[str]:
         f"pipeline (decode + vectorised IV/Greeks + orjson + PUBLISH/XADD per tick + HSET): "
         f"{ours:,.0f} ticks/s",
         f"ratio pipeline/baseline: {ours / baseline:.1f}x",
-        f"(mibian IV + Greeks alone, the library the contract's units follow: "
-        f"{mibian_rate:,.0f} options/s; ratio pipeline/mibian {ours / mibian_rate:,.0f}x)",
         f"pipeline fed live by the simulator's socket (stress mode): {live:,.0f} ticks/s",
     ]
 
