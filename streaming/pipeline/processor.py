@@ -22,7 +22,7 @@ from streaming.metrics import MALFORMED_PACKETS, TICKS
 from streaming.pipeline.bars import BarAggregator
 from streaming.pipeline.enrich import price_options, years_to_expiry
 from streaming.pipeline.instruments import KIND_INDEX, KIND_OPTION, KIND_OTHER, InstrumentTable
-from streaming.pipeline.messages import bar_message, depth_object
+from streaming.pipeline.messages import bar_message, depth_fragments
 from streaming.publish.resp import ChannelEncoder, Chunk, hset
 
 log = structlog.get_logger(__name__)
@@ -133,15 +133,14 @@ class TickProcessor:
                 batch=batch, rows=rows[index_rows], positions=positions[index_rows], ts=ts,
                 parts=parts, fields=fields, values=values,
             )  # fmt: skip
-            commands += n * ChannelEncoder.COMMANDS_PER_MESSAGE
+            commands += n
             messages += n
         option_rows = np.flatnonzero(kind == KIND_OPTION)
         if option_rows.size:
-            self._priced(
+            commands += self._priced(
                 batch=batch, rows=rows[option_rows], positions=positions[option_rows], ts=ts,
                 parts=parts, fields=fields, values=values,
             )  # fmt: skip
-            commands += int(option_rows.size) * ChannelEncoder.COMMANDS_PER_MESSAGE
             messages += int(option_rows.size)
         other_rows = np.flatnonzero(kind == KIND_OTHER)
         if other_rows.size:
@@ -166,8 +165,12 @@ class TickProcessor:
         fields: list[bytes],
         values: list[bytes],
     ) -> int:
-        """Index ticks: latest price for pricing, a snapshot, and bars they close."""
-        table, is_mock, closed = self.table, self.is_mock, 0
+        """Index ticks: latest price for pricing, a snapshot, and bars they close.
+
+        Returns the number of Redis commands added (a PUBLISH per closed bar, one XADD).
+        """
+        table, is_mock = self.table, self.is_mock
+        closed: list[bytes] = []
         prices = batch.last_price[rows].tolist()
         stamps = ts[rows].tolist()
         for position, price, stamp in zip(positions.tolist(), prices, stamps, strict=True):
@@ -176,14 +179,14 @@ class TickProcessor:
             bar = self.bars.update(meta.instrument_token, price, stamp)
             if bar is not None:
                 message = bar_message(bar, symbol=meta.tradingsymbol, is_mock=is_mock)
-                self._bars_encoder.append(parts, message)
-                closed += 1
+                self._bars_encoder.publish(parts, message)
+                closed.append(message)
             fields.append(table.token_fields[position])
             values.append(
                 table.heads[position]
                 + _dumps({"price": price, "ts": stamp, "is_mock": is_mock})[1:]
             )
-        return closed
+        return len(closed) + self._bars_encoder.add_stream_entry(parts, closed)
 
     def _priced(
         self,
@@ -195,8 +198,11 @@ class TickProcessor:
         parts: list[bytes],
         fields: list[bytes],
         values: list[bytes],
-    ) -> None:
-        """Option ticks: one vectorised pricing call, then one message each."""
+    ) -> int:
+        """Option ticks: one vectorised pricing call, then one message each.
+
+        Returns the number of Redis commands added (a PUBLISH per tick, one XADD).
+        """
         table = self.table
         price = batch.last_price[rows]
         spot = self._spot[table.underlying_slot[positions]]
@@ -214,7 +220,8 @@ class TickProcessor:
         mode = batch.mode[rows]
         volume, oi, depth = _market_columns(batch, rows, mode)
         heads, token_fields, is_mock = table.heads, table.token_fields, self.is_mock
-        append = self._options.append
+        publish = self._options.publish
+        published: list[bytes] = []
         for i, (position, p, v, o, iv, de, ga, th, ve, rh, s, err, stamp) in enumerate(
             zip(
                 positions.tolist(),
@@ -242,9 +249,11 @@ class TickProcessor:
             if extra is not None:
                 tick.update(extra)  # full mode: depth and total quantities
             message = heads[position] + _dumps(tick)[1:]
-            append(parts, message)
+            publish(parts, message)
+            published.append(message)
             fields.append(token_fields[position])
             values.append(message)
+        return len(published) + self._options.add_stream_entry(parts, published)
 
     def _others(
         self,
@@ -296,22 +305,18 @@ def _market_columns(
     depth: list[dict[str, object] | None] = [None] * int(rows.size)
     full_rows = np.flatnonzero(full)
     chosen = rows[full_rows]
+    fragments = depth_fragments(
+        np.concatenate([batch.depth_buy_quantity[chosen], batch.depth_sell_quantity[chosen]], 1),
+        np.concatenate([batch.depth_buy_price[chosen], batch.depth_sell_price[chosen]], 1),
+        np.concatenate([batch.depth_buy_orders[chosen], batch.depth_sell_orders[chosen]], 1),
+    )
     columns = zip(
         full_rows.tolist(),
-        batch.depth_buy_quantity[chosen].tolist(),
-        batch.depth_buy_price[chosen].tolist(),
-        batch.depth_buy_orders[chosen].tolist(),
-        batch.depth_sell_quantity[chosen].tolist(),
-        batch.depth_sell_price[chosen].tolist(),
-        batch.depth_sell_orders[chosen].tolist(),
+        fragments,
         batch.total_buy_quantity[chosen].tolist(),
         batch.total_sell_quantity[chosen].tolist(),
         strict=True,
     )
-    for i, bq, bp, bo, sq, sp, so, tbq, tsq in columns:
-        depth[i] = {
-            "depth": depth_object((bq, bp, bo), (sq, sp, so)),
-            "total_buy_quantity": tbq,
-            "total_sell_quantity": tsq,
-        }
+    for i, fragment, tbq, tsq in columns:
+        depth[i] = {"depth": fragment, "total_buy_quantity": tbq, "total_sell_quantity": tsq}
     return volume, oi, depth

@@ -178,7 +178,8 @@ def heartbeat(client: redis.Redis, account_id: int) -> Any:
 
 def stream_messages(client: redis.Redis, channel: str) -> list[dict[str, Any]]:
     entries: Any = client.xrange(f"{settings.TICKER_CHANNEL_PREFIX}:{channel}:stream")
-    return [orjson.loads(fields[b"data"]) for _id, fields in entries]
+    # One entry per published batch, holding that batch's messages as a JSON array.
+    return [message for _id, fields in entries for message in orjson.loads(fields[b"data"])]
 
 
 def free_port() -> int:

@@ -146,3 +146,26 @@ def test_closed_index_bars_are_published(redis_client):
     latest = orjson.loads(redis_client.hget("t:latest", str(INDEX)))
     assert latest == {"symbol": "NIFTY 50", "token": INDEX, "price": 101.0,
                       "ts": 1_900_000_081, "is_mock": False}  # fmt: skip
+
+
+def test_a_frame_is_one_stream_entry_holding_its_messages(redis_client):
+    chunks: list[Chunk] = []
+    processor = _processor(chunks)
+    index = encode_packets(
+        PacketKind.INDEX_FULL, {"instrument_token": [INDEX], "last_price": [24100.0]}
+    )
+    options = encode_packets(
+        PacketKind.FULL, {"instrument_token": [CALL, PUT], "last_price": [180.0, 60.0]}
+    )
+    processor.process_frame(encode_frame(index, options), 1_900_000_000.0)
+    connection = redis_client.connection_pool.get_connection()
+    try:
+        connection.send_packed_command([chunks[-1].data])
+        for _ in range(chunks[-1].commands):
+            connection.read_response()
+    finally:
+        redis_client.connection_pool.release(connection)
+    entries = redis_client.xrange("t:options:stream")
+    assert len(entries) == 1
+    in_stream = orjson.loads(entries[0][1][b"data"])
+    assert in_stream == _messages(chunks[-1])  # the same objects as published, in order

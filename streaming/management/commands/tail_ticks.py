@@ -10,6 +10,7 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
+import orjson
 import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -64,7 +65,9 @@ class Command(BaseCommand):
             for _stream_name, entries in batch or []:
                 for entry_id, fields in entries:
                     last_id = entry_id
-                    self._emit(fields[b"data"])
-                    seen += 1
-                    if count and seen >= count:
-                        return
+                    # One entry per published batch: a JSON array of that batch's messages.
+                    for message in orjson.loads(fields[b"data"]):
+                        self._emit(orjson.dumps(message))
+                        seen += 1
+                        if count and seen >= count:
+                            return
