@@ -324,8 +324,8 @@ def _throughput(smoke: bool, url: str) -> list[str]:
         f"{len(tokens)} tokens, full mode)",
         f"baseline (kiteconnect parse + scalar IV/Greeks + json + PUBLISH per tick): "
         f"{baseline:,.0f} ticks/s",
-        f"pipeline (decode + vectorised IV/Greeks + orjson + PUBLISH per tick, XADD + HSET per frame): "
-        f"{ours:,.0f} ticks/s",
+        "pipeline (decode + vectorised IV/Greeks + orjson + PUBLISH per tick, "
+        f"XADD + HSET per frame): {ours:,.0f} ticks/s",
         f"ratio pipeline/baseline: {ours / baseline:.1f}x",
         f"pipeline fed live by the simulator's socket (stress mode): {live:,.0f} ticks/s",
     ]

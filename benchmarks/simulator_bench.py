@@ -36,7 +36,13 @@ def _serve(queue: Queue[Any], stop: Any) -> None:
 
 async def _count(url: str, tokens: list[int], seconds: float) -> tuple[int, float]:
     packets = 0
-    async with aiohttp.ClientSession() as session, session.ws_connect(url, max_msg_size=0) as ws:
+    # The server keeps blasting after we stop counting: bound the close handshake, or closing
+    # waits while megabytes of frames already in flight are read and discarded.
+    timeout = aiohttp.ClientWSTimeout(ws_close=1.0)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(url, max_msg_size=0, timeout=timeout) as ws,
+    ):
         await ws.send_str(build_subscribe(tokens))
         await ws.send_str(build_mode("full", tokens))
         started = 0.0

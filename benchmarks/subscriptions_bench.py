@@ -30,7 +30,10 @@ def _setup() -> tuple[Any, Any]:
     if connection.vendor != "postgresql":
         raise SystemExit("subscriptions_bench needs PostgreSQL (set DATABASE_URL)")
     connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DATABASE
-    old = setup_databases(verbosity=0, interactive=False, keepdb=False, aliases={"default"})
+    # A mapping keyed by alias (django-stubs types it so; Django only tests membership).
+    old = setup_databases(
+        verbosity=0, interactive=False, keepdb=False, aliases={"default": connection.settings_dict}
+    )
     return connection, old
 
 

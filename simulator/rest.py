@@ -164,21 +164,24 @@ def quote_of(ctx: SimulatorContext, state: MarketState, i: int) -> dict[str, obj
     }
 
 
-async def quote(request: web.Request) -> web.Response:
+def _quote_request(
+    request: web.Request, limit: int
+) -> tuple[SimulatorContext, MarketState, list[tuple[str, int]]]:
+    """What every /quote endpoint does first: auth, the quote rate limit, keys, model state."""
     account = authenticate(request)
     rate_limit(request, account, "quote", QUOTE_PER_SECOND)
     ctx = request.app[CONTEXT]
-    found = _positions(request, MAX_QUOTE)
-    state = ctx.model.advance(ctx.clock.now())
+    found = _positions(request, limit)
+    return ctx, ctx.model.advance(ctx.clock.now()), found
+
+
+async def quote(request: web.Request) -> web.Response:
+    ctx, state, found = _quote_request(request, MAX_QUOTE)
     return success({key: quote_of(ctx, state, i) for key, i in found})
 
 
 async def quote_ltp(request: web.Request) -> web.Response:
-    account = authenticate(request)
-    rate_limit(request, account, "quote", QUOTE_PER_SECOND)
-    ctx = request.app[CONTEXT]
-    found = _positions(request, MAX_LTP_OHLC)
-    state = ctx.model.advance(ctx.clock.now())
+    ctx, state, found = _quote_request(request, MAX_LTP_OHLC)
     tokens = ctx.model.universe.tokens
     return success(
         {
@@ -189,11 +192,7 @@ async def quote_ltp(request: web.Request) -> web.Response:
 
 
 async def quote_ohlc(request: web.Request) -> web.Response:
-    account = authenticate(request)
-    rate_limit(request, account, "quote", QUOTE_PER_SECOND)
-    ctx = request.app[CONTEXT]
-    found = _positions(request, MAX_LTP_OHLC)
-    state = ctx.model.advance(ctx.clock.now())
+    ctx, state, found = _quote_request(request, MAX_LTP_OHLC)
     tokens = ctx.model.universe.tokens
     return success(
         {

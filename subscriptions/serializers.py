@@ -15,6 +15,7 @@ from subscriptions.models import (
     SubscriptionStatus,
 )
 from subscriptions.selectors import InstrumentFilters, SubscriptionFilters
+from subscriptions.services.instruments import UPSERT_FIELDS
 
 INSTRUMENT_TYPES = ("EQ", "FUT", "CE", "PE")
 MAX_BULK = 10_000
@@ -39,22 +40,8 @@ class SubscriptionStatusField(serializers.ChoiceField):
 class InstrumentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Instrument
-        fields = [
-            "instrument_token",
-            "exchange_token",
-            "tradingsymbol",
-            "name",
-            "exchange",
-            "segment",
-            "instrument_type",
-            "strike",
-            "expiry",
-            "lot_size",
-            "tick_size",
-            "last_price",
-            "is_expired",
-            "refreshed_at",
-        ]
+        # Every column the registry refresh writes, plus the token itself.
+        fields = ["instrument_token", *UPSERT_FIELDS]
         read_only_fields = fields
 
 

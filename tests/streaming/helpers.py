@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,10 +20,12 @@ import orjson
 import redis
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Account
-from kite_wire.instruments_csv import read_instruments_csv
+from subscriptions.kite_dump import DumpSource
 from subscriptions.models import Instrument, Subscription, Underlying
+from subscriptions.services.instruments import instruments_refresh
 from tests.accounts.factories import AccountFactory
 from tests.simulator_fixtures import SimAccountCredentials, SimulatorHandle
 
@@ -34,28 +35,14 @@ BANKNIFTY_INDEX = 260105
 
 
 def load_simulator_instruments(sim: SimulatorHandle) -> list[Instrument]:
-    """The simulator's /instruments dump, validated by kite_wire, as Instrument rows."""
-    with urllib.request.urlopen(f"{sim.api_root}/instruments", timeout=10) as response:  # noqa: S310
-        parsed = read_instruments_csv(response.read())
-    parsed.raise_for_errors()
-    rows = [
-        Instrument(
-            instrument_token=r.instrument_token,
-            exchange_token=r.exchange_token,
-            tradingsymbol=r.tradingsymbol,
-            name=r.name,
-            segment=r.segment,
-            exchange=r.exchange,
-            instrument_type=r.instrument_type,
-            strike=r.strike,
-            expiry=r.expiry,
-            lot_size=r.lot_size,
-            tick_size=r.tick_size or 0.05,
-            last_price=r.last_price,
-        )
-        for r in parsed.rows
-    ]
-    Instrument.objects.bulk_create(rows)
+    """The simulator's /instruments dump, loaded by the control plane's own refresh service."""
+    credentials = sim.accounts[0]
+    source = DumpSource(
+        account_name="test-loader", api_root=sim.api_root, api_key=credentials.api_key,
+        access_token=credentials.access_token, timeout_seconds=10.0,
+    )  # fmt: skip
+    report = instruments_refresh(sources=[source], now=timezone.now())
+    assert report.bad_rows == [], report.bad_rows
     Underlying.objects.get_or_create(
         name="NIFTY", defaults={"index_token": NIFTY_INDEX, "index_tradingsymbol": "NIFTY 50",
                                 "strike_step": 50},
