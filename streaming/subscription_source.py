@@ -14,6 +14,7 @@ from django.db import close_old_connections
 
 from streaming.pipeline.instruments import InstrumentMeta
 from subscriptions.models import Instrument, Subscription, SubscriptionStatus, Underlying
+from subscriptions.selectors import OPTION_TYPES
 
 INDEX_MODE = "full"  # 32-byte index packets carry the exchange timestamp the Greeks are timed by
 
@@ -51,10 +52,11 @@ def build_subscription_set(
         meta = listed
         if token in by_token:
             meta = _index_meta(by_token[token])
-        elif listed.instrument_type in ("CE", "PE", "FUT"):
+        elif listed.instrument_type in OPTION_TYPES:
+            # Options bring their index (the assignment counts it against capacity likewise).
             index = indices_by_name.get(listed.name)
             if index is None:
-                unpriceable += listed.instrument_type != "FUT"
+                unpriceable += 1
             else:
                 meta = _with_underlying(listed, index.token)
                 index_tokens.add(index.token)

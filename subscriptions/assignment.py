@@ -6,9 +6,9 @@ Rules (docs/control-plane.md):
   instruments_per_connection). Its load is the number of *distinct tokens its worker streams*:
   its subscriptions plus the index token of every underlying its options need for pricing.
 - **Underlying index.** A worker holding options of an underlying always streams that
-  underlying's index too (the worker adds it; ``subscriptions.selectors.
-  account_stream_tokens`` returns the full list). The index costs one slot on every account
-  that holds such options, unless that account already streams the index as a subscription.
+  underlying's index too (the worker adds it:
+  ``streaming.subscription_source.load_subscription_set``). The index costs one slot on every
+  account that holds such options, unless that account already streams it as a subscription.
 - **Sticky.** A subscription stays on its account while the account is healthy and within
   capacity. If the capacity shrank, the lowest subscription ids stay and the rest move.
 - **Balanced.** Everything else (new, orphaned by an unhealthy account, overflow) goes to the

@@ -104,26 +104,6 @@ def underlying_index_tokens_by_name() -> dict[str, int]:
     return dict(Underlying.objects.values_list("name", "index_token"))
 
 
-def account_stream_tokens(*, account_id: int) -> list[int]:
-    """Every token the account's worker streams: its active subscriptions plus the index
-    token of each underlying its options need (counted against capacity by the assignment)."""
-    rows = list(
-        Subscription.objects.filter(
-            account_id=account_id, status=SubscriptionStatus.ACTIVE
-        ).values_list(
-            "instrument__instrument_token", "instrument__name", "instrument__instrument_type"
-        )
-    )
-    index_by_name = underlying_index_tokens_by_name()
-    tokens = {token for token, _, _ in rows}
-    tokens |= {
-        index_by_name[name]
-        for _, name, kind in rows
-        if kind in OPTION_TYPES and name in index_by_name
-    }
-    return sorted(tokens)
-
-
 @dataclass(frozen=True, slots=True)
 class AccountLoad:
     account_id: int
