@@ -35,6 +35,14 @@ from streaming.pipeline.instruments import KIND_INDEX, KIND_OPTION, InstrumentTa
 log = structlog.get_logger(__name__)
 
 
+def modelled_index_tokens(config: MarketConfig | None = None) -> list[int]:
+    """The index tokens the market model moves (and can be seeded for)."""
+    return [
+        instrument_token(spec.index_exchange_token, INDICES)
+        for spec in (config or MarketConfig()).underlyings
+    ]
+
+
 class MockFeed:
     """Emits one frame per ``tick_seconds`` for the wanted tokens the model can price."""
 
@@ -55,8 +63,7 @@ class MockFeed:
         clock = VirtualClock.starting_at(session_start_for(datetime.fromtimestamp(wall(), UTC)))
         self.model = MarketModel(self._config, seed=seed, clock=clock, last_prices=last_prices)
         self._stream_of_index = {
-            instrument_token(spec.index_exchange_token, INDICES): stream
-            for stream, spec in enumerate(self._config.underlyings)
+            token: stream for stream, token in enumerate(modelled_index_tokens(self._config))
         }
         self._on_frame = on_frame
         self._tick_seconds = tick_seconds

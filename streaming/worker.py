@@ -38,7 +38,7 @@ from streaming.feed.credentials import FeedUrl
 from streaming.feed.pool import FeedPool
 from streaming.heartbeat import TickRate, heartbeat_key, write_heartbeats
 from streaming.metrics import CAPACITY_REJECTED, RELOADS
-from streaming.mock_source import MockFeed
+from streaming.mock_source import MockFeed, modelled_index_tokens
 from streaming.pipeline.instruments import InstrumentTable
 from streaming.pipeline.processor import TickProcessor
 from streaming.publish.redis_publisher import RedisPublisher
@@ -226,10 +226,15 @@ class AccountWorker:
             self.coalescer.request("startup")
 
     async def _last_index_prices(self) -> dict[int, float]:
-        """Seed for the mock model: index prices seen live, else the last published ones."""
+        """Seed for the mock model: index prices seen live, else the last published ones.
+
+        Every index the model moves is looked up, not only the loaded table's: at start-up the
+        subscriptions are not read yet, and the model is built once per switch to mock mode.
+        """
         prices = self.processor.underlying_prices()
         key = f"{self._config.publish.prefix}:latest"
-        tokens = [t for t in self.processor.table.underlying_tokens if t not in prices]
+        wanted = {*self.processor.table.underlying_tokens, *modelled_index_tokens()}
+        tokens = sorted(t for t in wanted if t not in prices)
         if not tokens:
             return prices
         try:

@@ -165,3 +165,49 @@ def test_a_redis_restart_mid_stream_is_survived(kite_simulator, redis_client):
     finally:
         client.close()
         server.kill()
+
+
+def test_mock_mode_prices_the_subscriptions_in_process_seeded_from_last_real_prices(
+    kite_simulator, redis_client
+):
+    instruments = load_simulator_instruments(kite_simulator)
+    account = simulator_account(kite_simulator, kite_simulator.accounts[0])
+    # No Kite at all: the feed's root is a closed port; mock mode must not need it.
+    account.ws_root_override = "ws://127.0.0.1:9/"
+    account.save(update_fields=["ws_root_override"])
+    subscribe(account, options_near_money(instruments, count=10))
+    last_real = 25_000.0  # the model's own start is 24,000: a seeded path starts here instead
+    redis_client.hset(
+        f"{settings.TICKER_CHANNEL_PREFIX}:latest",
+        str(NIFTY_INDEX),
+        orjson.dumps({"symbol": "NIFTY 50", "token": NIFTY_INDEX, "price": last_real,
+                      "ts": 1_900_000_000, "is_mock": False}),
+    )  # fmt: skip
+    env = worker_env(
+        redis_url=settings.REDIS_URL, STREAMING_FEED_IS_MOCK="0", STREAMING_MOCK_TICK_SECONDS="0.2"
+    )
+    with run_worker(account.pk, env, "--mock-mode", "always") as worker:
+        worker.wait_for(lambda: len(stream_messages(redis_client, "options")) >= 30, timeout=30)
+        hb = worker.wait_for(lambda: heartbeat(redis_client, account.pk))
+        messages = stream_messages(redis_client, "options")
+        code = worker.stop()
+        logs = worker.logs()
+    assert code == EXIT_OK, logs
+    assert hb["state"] == "mock"
+    assert "feed_connected" not in logs
+    smile, checked = MarketConfig().smile, 0
+    for message in messages:
+        assert message["is_mock"] is True  # mock mode marks even a real-Kite account's ticks
+        assert message["underlying_price"] == pytest.approx(last_real, rel=0.03)
+        if message["iv"] is None or message["vega"] < 0.5:
+            continue
+        t_years = (expiry_epoch(date.fromisoformat(message["expiry"])) - message["ts"]) / (
+            365 * 86400
+        )
+        expected = smile_vol(
+            spot=message["underlying_price"], strike=message["strike"], t_years=t_years,
+            rate=0.10, params=smile,
+        )  # fmt: skip
+        assert message["iv"] == pytest.approx(float(expected), abs=5e-3)
+        checked += 1
+    assert checked >= 5
