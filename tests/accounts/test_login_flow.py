@@ -6,6 +6,7 @@ generate_session (checksum) -> token stored encrypted, account active; failures 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlparse
 
@@ -158,3 +159,27 @@ def test_session_check_marks_needs_login_when_kite_expires_the_token(
     account.refresh_from_db()
     assert account.status == AccountStatus.NEEDS_LOGIN
     assert "Kite rejected the session" in account.status_reason
+
+
+def test_no_secret_reaches_the_logs_during_a_login_and_a_failed_one(
+    sim: SimulatorHandle, staff_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    account = _account_for(sim)
+    back = _kite_redirect(staff_client, account)
+    request_token = parse_qs(urlparse(back).query)["request_token"][0]
+    staff_client.get(back)  # logs in
+    staff_client.get(back)  # the replay fails, and is logged
+    account.refresh_from_db()
+    factory = configured_kite_factory()
+    secrets = {
+        "api_key": factory.api_key(account),
+        "api_secret": factory.api_secret(account),
+        "access_token": factory.access_token(account),
+        "request_token": request_token,
+    }
+    events = {str(r.msg.get("event")) for r in caplog.records if isinstance(r.msg, dict)}
+    assert {"kite_login_completed", "kite_login_rejected"} <= events  # the flow was logged
+    text = caplog.text + "".join(repr(record.__dict__) for record in caplog.records)
+    for name, value in secrets.items():
+        assert value not in text, f"{name} leaked into the logs"
