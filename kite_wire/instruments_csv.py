@@ -57,6 +57,9 @@ class RowError:
     field: str
     value: str
     reason: str
+    # The row's token when its first cell still reads as one: the instrument is listed, only
+    # its row is broken (so a registry must not take it for vanished).
+    instrument_token: int | None = None
 
     def __str__(self) -> str:
         return f"line {self.line}, {self.field}={self.value!r}: {self.reason}"
@@ -188,6 +191,10 @@ def _row(raw: dict[str, str]) -> InstrumentRow:
     )
 
 
+def _token_of(cell: str) -> int | None:
+    return int(cell) if cell.isdigit() and int(cell) > 0 else None
+
+
 def read_instruments_csv(text: str | bytes) -> ParsedInstruments:
     """Validate a dump. A wrong header raises; bad rows are listed, good rows kept."""
     if isinstance(text, bytes):
@@ -202,11 +209,14 @@ def read_instruments_csv(text: str | bytes) -> ParsedInstruments:
         line = reader.line_num
         if not values:
             continue
+        token = _token_of(values[0])
         if len(values) != len(COLUMNS):
-            errors.append(RowError(line, "*", ",".join(values), f"{len(values)} columns, not 12"))
+            errors.append(
+                RowError(line, "*", ",".join(values), f"{len(values)} columns, not 12", token)
+            )
             continue
         try:
             rows.append(_row(dict(zip(COLUMNS, values, strict=True))))
         except _BadField as bad:
-            errors.append(RowError(line, bad.field, bad.value, bad.reason))
+            errors.append(RowError(line, bad.field, bad.value, bad.reason, token))
     return ParsedInstruments(rows=rows, errors=errors)

@@ -38,6 +38,9 @@ UPSERT_FIELDS = (
     "refreshed_at",
 )
 DEFAULT_BATCH_SIZE = 5000
+# A daily dump loses the contracts that expired (a monthly expiry removes about a third of a
+# chain at most); losing more than half at once means the dump itself is broken.
+MAX_EXPIRED_FRACTION = 0.5
 
 Fetcher = Callable[[DumpSource, str | None], bytes]
 
@@ -65,6 +68,8 @@ class RefreshReport:
     expired: int = 0
     subscriptions_deactivated: int = 0
     bad_rows: list[BadRow] = field(default_factory=list)
+    # Why nothing was expired although instruments seemed to vanish (empty when it expired).
+    expiry_skipped: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -90,13 +95,16 @@ def _fetch(
 
 def _validated(
     dumps: Iterable[tuple[str, bytes]], report: RefreshReport
-) -> dict[int, InstrumentRow]:
+) -> tuple[dict[int, InstrumentRow], set[int]]:
+    """Valid rows by token, and the tokens of rows that are listed but broken."""
     rows: dict[int, InstrumentRow] = {}
+    listed_but_broken: set[int] = set()
     for dump_name, raw in dumps:
         parsed = read_instruments_csv(raw)  # a wrong header raises InstrumentsCsvError
         report.bad_rows.extend(
             BadRow(dump_name, e.line, e.field, e.value, e.reason) for e in parsed.errors
         )
+        listed_but_broken.update(e.instrument_token for e in parsed.errors if e.instrument_token)
         for row in parsed.rows:
             if row.instrument_token in rows:
                 # Good rows carry no line number; the token names the duplicate.
@@ -111,7 +119,7 @@ def _validated(
                 )
                 continue
             rows[row.instrument_token] = row
-    return rows
+    return rows, listed_but_broken
 
 
 def _model(row: InstrumentRow, now: datetime) -> Instrument:
@@ -173,8 +181,10 @@ def instruments_refresh(
     """Refresh the registry from the dump of ``exchanges`` (all when empty).
 
     Instruments of the refreshed scope that the dump no longer lists are marked expired and
-    their active subscriptions deactivated. A scope whose dump held no valid row expires nothing
-    (an empty or broken dump must not wipe the registry).
+    their active subscriptions deactivated. What a broken dump must not do is wipe the registry:
+    an instrument whose row is listed but invalid is kept as it was (not expired), a dump with
+    no valid row raises, and a dump that would expire more than ``MAX_EXPIRED_FRACTION`` of the
+    scope is taken for incomplete: it updates what it holds and expires nothing.
     """
     wanted = [e.upper() for e in exchanges]
     report = RefreshReport(exchanges=wanted or ["all"])
@@ -184,7 +194,7 @@ def instruments_refresh(
         account_name, raw = _fetch(sources, exchange, fetch)
         report.source_account = account_name
         dumps.append((exchange or "all", raw))
-    rows_by_token = _validated(dumps, report)
+    rows_by_token, listed_but_broken = _validated(dumps, report)
     rows = list(rows_by_token.values())
     report.rows = len(rows)
     if report.bad_rows:
@@ -205,7 +215,17 @@ def instruments_refresh(
         if wanted:
             present = {row.exchange for row in rows}
             scope = scope.filter(exchange__in=[e for e in wanted if e in present])
-        vanished_ids = list(scope.values_list("pk", flat=True))
+        in_scope = scope.count() + len(rows)
+        vanished_ids = list(
+            scope.exclude(instrument_token__in=listed_but_broken).values_list("pk", flat=True)
+        )
+        if len(vanished_ids) > MAX_EXPIRED_FRACTION * in_scope:
+            report.expiry_skipped = (
+                f"{len(vanished_ids)} of {in_scope} instruments would expire: "
+                "the dump looks incomplete, so none were"
+            )
+            log.error("instruments_expiry_skipped", reason=report.expiry_skipped)
+            vanished_ids = []
         report.expired = Instrument.objects.filter(pk__in=vanished_ids).update(is_expired=True)
         report.subscriptions_deactivated = Subscription.objects.filter(
             instrument_id__in=vanished_ids, status=SubscriptionStatus.ACTIVE

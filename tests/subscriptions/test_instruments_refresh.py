@@ -181,3 +181,22 @@ def test_upsert_query_count_is_per_batch_not_per_row(
         report = instruments_refresh(sources=sources, now=timezone.now(), batch_size=100)
     assert report.created == 301
     assert Subscription.objects.count() == 0
+
+
+def test_a_dump_cut_short_expires_nothing_and_says_why(stub: KiteStub, account) -> None:
+    rows = [INDEX, *(option(n) for n in range(10))]
+    stub.csv("/instruments", dump(rows))
+    instruments_refresh(sources=configured_dump_sources(), now=timezone.now())
+    subscribed = Instrument.objects.get(tradingsymbol=rows[-1].tradingsymbol)
+    subscription = SubscriptionFactory.create(instrument=subscribed, account=account)
+
+    stub.csv("/instruments", dump(rows[:3]))  # 8 of 11 would vanish: not a daily expiry
+    report = instruments_refresh(
+        sources=configured_dump_sources(), now=timezone.now() + timedelta(seconds=1)
+    )
+    assert report.updated == 3
+    assert report.expired == 0
+    assert report.expiry_skipped.startswith("8 of 11 instruments would expire")
+    assert not Instrument.objects.filter(is_expired=True).exists()
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.ACTIVE

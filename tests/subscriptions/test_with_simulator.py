@@ -6,6 +6,7 @@ Kite ``ltp`` quote."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -61,6 +62,28 @@ def test_refresh_of_a_corrupted_dump_reports_each_bad_row(
     assert all(b.reason for b in report.bad_rows)
     assert report.rows == clean_rows - 4
     assert Instrument.objects.count() == report.rows  # the good rows are all stored
+
+
+def test_an_existing_instrument_whose_row_turns_bad_is_kept_with_its_subscription(
+    simulator_factory: Callable[..., SimulatorHandle],
+) -> None:
+    sim = simulator_factory("--accounts", "1")
+    account = sim_account(sim)
+    instruments_refresh(sources=configured_dump_sources(), now=timezone.now())
+    line_10 = requests.get(f"{sim.api_root}/instruments", timeout=10).text.splitlines()[9]
+    instrument = Instrument.objects.get(instrument_token=int(line_10.split(",")[0]))
+    subscription = Subscription.objects.create(instrument=instrument, account=account)
+
+    sim.control.fault("corrupt_instruments", lines=[10])
+    report = instruments_refresh(
+        sources=configured_dump_sources(), now=timezone.now() + timedelta(seconds=1)
+    )
+    assert [(b.line, b.field) for b in report.bad_rows] == [(10, "strike")]
+    assert report.expired == 0  # listed, only its row is broken: not vanished
+    instrument.refresh_from_db()
+    subscription.refresh_from_db()
+    assert not instrument.is_expired
+    assert subscription.status == "active"
 
 
 def test_rebalance_dry_run_against_the_simulator_prints_a_diff(

@@ -58,3 +58,5 @@ class Command(BaseCommand):
             )
         if len(report.bad_rows) > MAX_BAD_ROWS_SHOWN:
             self.stdout.write(f"  ... and {len(report.bad_rows) - MAX_BAD_ROWS_SHOWN} more")
+        if report.expiry_skipped:
+            self.stderr.write(f"expiry skipped: {report.expiry_skipped}")
