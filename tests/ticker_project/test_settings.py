@@ -39,3 +39,17 @@ def test_missing_secret_stops_startup_when_debug_is_off(variable: str) -> None:
 def test_debug_allows_development_defaults() -> None:
     result = _load_settings({"DEBUG": "1"}, drop=("SECRET_KEY", "CREDENTIALS_KEYS"))
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(",", "CREDENTIALS_KEYS must hold at least one key"),
+     ("not-a-fernet-key", "CREDENTIALS_KEYS key #1 is not a Fernet key")],
+)  # fmt: skip
+def test_unusable_credentials_keys_stop_startup_without_echoing_them(
+    value: str, message: str
+) -> None:
+    result = _load_settings({"DEBUG": "0", "CREDENTIALS_KEYS": value}, drop=())
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "not-a-fernet-key" not in result.stderr.replace(message, "")
