@@ -11,6 +11,11 @@ MALFORMED_PACKETS = Counter(
 RECONNECTS = Counter(
     "streaming_reconnects_total", "Feed reconnects by cause", ["account", "reason"]
 )
+FRAME_FAILURES = Counter(
+    "streaming_frame_failures_total",
+    "Frames whose processing raised (the frame is dropped, the connection kept)",
+    ["account"],
+)
 FEED_TEXT_ERRORS = Counter(
     "streaming_feed_text_errors_total", "Text error frames from Kite", ["account"]
 )

@@ -15,7 +15,9 @@ FAST = FeedConfig(
 )  # fmt: skip
 
 
-def _connection(sim, frames: list[bytes], config: FeedConfig = FAST) -> FeedConnection:
+def _connection(
+    sim, frames: list[bytes], config: FeedConfig = FAST, on_frame=None
+) -> FeedConnection:
     credentials = sim.accounts[0]
     connection = FeedConnection(
         index=0,
@@ -25,7 +27,7 @@ def _connection(sim, frames: list[bytes], config: FeedConfig = FAST) -> FeedConn
             access_token=credentials.access_token,
         ),
         config=config,
-        on_frame=lambda payload, _at: frames.append(payload),
+        on_frame=on_frame or (lambda payload, _at: frames.append(payload)),
         account_id=1,
     )
     connection.wanted = {NIFTY_INDEX: "full"}
@@ -87,3 +89,29 @@ def test_a_stalled_socket_is_caught_by_the_watchdog(simulator_factory):
     asyncio.run(scenario())
     assert connection.reconnects >= 1
     assert _subscribed(sim) in ([1], [])
+
+
+def test_a_frame_whose_processing_fails_is_dropped_and_the_socket_kept(simulator_factory):
+    sim = simulator_factory("--accounts", "1", "--seed", "7", "--tick-interval", "0.2")
+    handled: list[bytes] = []
+
+    def handler(payload: bytes, _at: float) -> None:
+        if len(handled) == 1 and not getattr(handler, "failed", False):
+            handler.failed = True  # type: ignore[attr-defined]
+            raise ValueError("a bug triggered by one frame")
+        handled.append(payload)
+
+    connection = _connection(sim, [], on_frame=handler)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(connection.run())
+        try:
+            await _until(lambda: len(handled) >= 4)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())
+    assert connection.frame_failures == 1
+    assert connection.reconnects == 0  # the socket survived the failed frame
+    assert connection.subscriptions_sent == 1
