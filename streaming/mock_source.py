@@ -7,7 +7,9 @@ the last real index prices, and hands Kite-encoded frames to the same processor 
 
 Indices known to the model (NIFTY 50, NIFTY BANK) move; options on them are priced with the
 model's smile at the real time to expiry; futures at the forward. Other instruments get no
-ticks in mock mode (logged once per reload).
+ticks in mock mode (logged once per reload). Options and futures are sent as ltp packets
+whatever their subscribed mode: the model has no volume, OI or depth, and the contract wants
+``null`` for what is unknown.
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ class MockFeed:
             if token not in self._stream_of_index:
                 skipped += 1
                 continue
-            kind = packet_kind(mode, is_index=meta.is_index)
+            # The model knows prices only: tradables go out as Kite's price-only (ltp) packets,
+            # so volume, OI and depth are published as null, never as an invented 0.
+            kind = packet_kind(mode, is_index=True) if meta.is_index else PacketKind.LTP
             grouped.setdefault(kind, []).append(position)
         self._groups = [(kind, np.array(p, dtype=np.intp)) for kind, p in grouped.items()]
         self._table = table

@@ -199,6 +199,9 @@ def test_mock_mode_prices_the_subscriptions_in_process_seeded_from_last_real_pri
     for message in messages:
         assert message["is_mock"] is True  # mock mode marks even a real-Kite account's ticks
         assert message["underlying_price"] == pytest.approx(last_real, rel=0.03)
+        # The model has prices only: what it does not know is null, never an invented 0.
+        assert message["volume"] is None and message["oi"] is None
+        assert "depth" not in message
         if message["iv"] is None or message["vega"] < 0.5:
             continue
         t_years = (expiry_epoch(date.fromisoformat(message["expiry"])) - message["ts"]) / (
