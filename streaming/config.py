@@ -15,7 +15,7 @@ EXIT_OK: Final = 0  # drained after SIGTERM/SIGINT
 EXIT_FAILURE: Final = 1  # unexpected failure, or a task kept crashing (crash loop)
 EXIT_USAGE: Final = 2  # bad arguments: unknown account id
 EXIT_NEEDS_LOGIN: Final = 3  # Kite refused the access token (HTTP 403); account marked needs_login
-EXIT_NOT_STREAMABLE: Final = 4  # account disabled, or no credentials to stream with
+EXIT_NOT_STREAMABLE: Final = 4  # disabled, or credentials unusable (marked error): no restart
 
 
 class MockMode(StrEnum):

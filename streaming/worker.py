@@ -243,10 +243,17 @@ class AccountWorker:
             self._log.warning("mock_seed_unavailable", error=type(exc).__name__)
             return prices
         for token, raw in zip(tokens, values, strict=True):
-            if raw:
-                price = orjson.loads(raw).get("price")
-                if isinstance(price, int | float) and price > 0:
-                    prices[token] = float(price)
+            if not raw:
+                continue
+            try:
+                doc = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                doc = None
+            price = doc.get("price") if isinstance(doc, dict) else None
+            if isinstance(price, int | float) and price > 0:
+                prices[token] = float(price)
+            else:  # someone else's write, or a corrupt one: seed from the model instead
+                self._log.warning("mock_seed_unusable", token=token, value=raw[:100])
         return prices
 
     # --- heartbeat and shutdown --------------------------------------------------------------

@@ -7,12 +7,14 @@ from datetime import date
 import orjson
 import pytest
 import redis
+from cryptography.fernet import Fernet
 from django.conf import settings
 
+from accounts.crypto import CredentialCipher
 from accounts.models import AccountStatus
 from simulator.config import MarketConfig
 from simulator.smile import smile_vol
-from streaming.config import EXIT_NEEDS_LOGIN, EXIT_OK
+from streaming.config import EXIT_NEEDS_LOGIN, EXIT_NOT_STREAMABLE, EXIT_OK
 from streaming.pipeline.instruments import expiry_epoch
 from tests.streaming.helpers import (
     NIFTY_INDEX,
@@ -214,3 +216,19 @@ def test_mock_mode_prices_the_subscriptions_in_process_seeded_from_last_real_pri
         assert message["iv"] == pytest.approx(float(expected), abs=5e-3)
         checked += 1
     assert checked >= 5
+
+
+def test_undecryptable_credentials_mark_the_account_error_and_exit_4(kite_simulator):
+    account = simulator_account(kite_simulator, kite_simulator.accounts[0])
+    stray = CredentialCipher.from_keys([Fernet.generate_key().decode()])
+    account.access_token_encrypted = stray.encrypt("a token no configured key can read")
+    account.save(update_fields=["access_token_encrypted"])
+    env = worker_env(redis_url=settings.REDIS_URL)
+    with run_worker(account.pk, env) as worker:
+        code = worker.process.wait(timeout=60)
+        logs = worker.logs()
+    assert code == EXIT_NOT_STREAMABLE, logs
+    assert "a token no configured key can read" not in logs
+    account.refresh_from_db()
+    assert account.status == AccountStatus.ERROR
+    assert "access_token" in account.status_reason

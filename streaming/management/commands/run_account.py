@@ -12,6 +12,7 @@ import gc
 import sys
 from argparse import ArgumentParser
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from django.conf import settings
@@ -19,8 +20,9 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from prometheus_client import start_http_server
 
+from accounts.crypto import CredentialDecryptError
 from accounts.models import Account, AccountStatus
-from accounts.services.account import account_mark_needs_login
+from accounts.services.account import account_mark_needs_login, account_set_status
 from accounts.wiring import configured_kite_factory
 from streaming.config import (
     EXIT_NEEDS_LOGIN,
@@ -34,7 +36,6 @@ from streaming.subscription_source import load_subscription_set
 from streaming.wiring import configured_worker
 from streaming.worker import AccountWorker, WorkerDependencies
 from subscriptions.market_calendar import is_market_open
-from ticker_project.celery import app as celery_app
 
 log = structlog.get_logger(__name__)
 NEEDS_LOGIN_REASON = "Kite refused the access token (HTTP 403 at the WebSocket upgrade)"
@@ -69,20 +70,9 @@ class Command(BaseCommand):
         if account.status == AccountStatus.DISABLED:
             log.error("worker_account_disabled", account_id=account.pk)
             sys.exit(EXIT_NOT_STREAMABLE)
-        factory = configured_kite_factory()
-        access_token = factory.access_token(account)
         feed_url: FeedUrl | None = None
-        if access_token:
-            feed_url = FeedUrl(
-                ws_root=factory.roots(account).ws_root,
-                api_key=factory.api_key(account),
-                access_token=access_token,
-            )
-        elif config.mock_mode is not MockMode.ALWAYS:
-            log.error("worker_no_access_token", account_id=account.pk)
-            celery_app.loader.import_default_modules()
-            account_mark_needs_login(account=account, reason="no access token to stream with")
-            sys.exit(EXIT_NEEDS_LOGIN)
+        if config.mock_mode is not MockMode.ALWAYS:  # mock-only workers need no credentials
+            feed_url = self._feed_url(account)
         port = settings.STREAMING_METRICS_PORT if options["metrics_port"] is None else (
             options["metrics_port"]
         )  # fmt: skip
@@ -104,11 +94,38 @@ class Command(BaseCommand):
         )
         code = asyncio.run(worker.run())
         if code == EXIT_NEEDS_LOGIN:
-            # Marking the account fires the control plane's signal, which enqueues a Celery
-            # task by name: load the task modules, as a Celery worker would at start.
-            celery_app.loader.import_default_modules()
             close_old_connections()
             account.refresh_from_db()
             account_mark_needs_login(account=account, reason=NEEDS_LOGIN_REASON)
         if code != EXIT_OK:
             sys.exit(code)
+
+    def _feed_url(self, account: Account) -> FeedUrl:
+        """The account's feed credentials, or an exit that tells the fleet not to restart.
+
+        No token: the account needs a login (exit 3). Credentials that cannot be used (a secret
+        no key decrypts, a WebSocket root that is not ws:// or wss://): the account is marked
+        ``error`` with the reason and the worker exits 4; restarting would not help.
+        """
+        factory = configured_kite_factory()
+        try:
+            access_token = factory.access_token(account)
+            api_key = factory.api_key(account)
+        except CredentialDecryptError as exc:
+            # The error names account and field (never the value); no traceback is needed.
+            log.error(  # noqa: TRY400
+                "worker_credentials_unreadable", account_id=account.pk, field=exc.field
+            )
+            account_set_status(account=account, status=AccountStatus.ERROR, reason=str(exc))
+            sys.exit(EXIT_NOT_STREAMABLE)
+        if not access_token:
+            log.error("worker_no_access_token", account_id=account.pk)
+            account_mark_needs_login(account=account, reason="no access token to stream with")
+            sys.exit(EXIT_NEEDS_LOGIN)
+        ws_root = factory.roots(account).ws_root
+        if urlsplit(ws_root).scheme not in ("ws", "wss"):
+            reason = "the WebSocket root is not a ws:// or wss:// URL"
+            log.error("worker_ws_root_invalid", account_id=account.pk)
+            account_set_status(account=account, status=AccountStatus.ERROR, reason=reason)
+            sys.exit(EXIT_NOT_STREAMABLE)
+        return FeedUrl(ws_root=ws_root, api_key=api_key, access_token=access_token)
