@@ -57,7 +57,8 @@ def parse_reload(raw: bytes | str, *, account_id: int) -> str | None:
         return None
     if not isinstance(doc, dict) or doc.get("type") != "reload":
         return None
-    ids = doc.get("account_ids", [])
+    # The contract requires the list; only an explicit empty one means "every worker".
+    ids = doc.get("account_ids")
     if not isinstance(ids, list):
         log.warning("control_message_bad_account_ids", account_ids=str(ids)[:100])
         return None

@@ -93,6 +93,8 @@ def test_reload_messages_are_addressed():
     assert parse_reload(message, account_id=2) is None
     assert parse_reload(json.dumps({"type": "reload", "account_ids": []}), account_id=9)
     assert parse_reload("not json", account_id=1) is None
+    # Without its account_ids a message is malformed, not an order to reload every worker.
+    assert parse_reload(json.dumps({"type": "reload"}), account_id=9) is None
 
 
 def test_a_burst_of_reload_requests_runs_at_most_two_reloads():
