@@ -7,6 +7,7 @@ view and the health check (the edges); everything below them receives a `WorkerC
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Final
 
@@ -57,6 +58,8 @@ class GreeksConfig:
     rate: float = 0.10
     dividend_yield: float = 0.0
     basis: str = "calendar"
+    # Exchange holidays, which the "trading" basis skips (the calendar basis ignores them).
+    holidays: frozenset[date] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

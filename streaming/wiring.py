@@ -6,6 +6,7 @@ from django.conf import settings
 
 from accounts.models import Account
 from streaming.config import FeedConfig, GreeksConfig, MockMode, PublishConfig, WorkerConfig
+from subscriptions.market_calendar import nse_calendar
 
 
 def configured_publish() -> PublishConfig:
@@ -37,6 +38,7 @@ def configured_worker(
             rate=settings.GREEKS_RISK_FREE_RATE,
             dividend_yield=settings.GREEKS_DIVIDEND_YIELD,
             basis=settings.GREEKS_TIME_BASIS,
+            holidays=nse_calendar().holidays,
         ),
         is_mock_feed=settings.STREAMING_FEED_IS_MOCK if is_mock_feed is None else is_mock_feed,
         mock_mode=MockMode(mock_mode or settings.STREAMING_MOCK_MODE),

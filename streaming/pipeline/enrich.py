@@ -8,8 +8,9 @@ and dividend yield. An option that cannot be priced keeps its price and gets ``i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Final
 
 import numpy as np
@@ -44,6 +45,7 @@ def years_to_expiry(
     expiry_epoch: FloatArray,
     expiry_day: npt.NDArray[np.datetime64],
     basis: str,
+    holidays: Iterable[date] = (),
 ) -> FloatArray:
     """Years from each tick's time to its expiry (15:30 IST), 0 after it.
 
@@ -54,7 +56,9 @@ def years_to_expiry(
         years: FloatArray = np.maximum(expiry_epoch - now_epoch, 0.0) / SECONDS_PER_CALENDAR_YEAR
         return years
     latest = float(now_epoch.max()) if now_epoch.size else 0.0
-    return times_to_expiry_years(datetime.fromtimestamp(latest, UTC), expiry_day, basis="trading")
+    return times_to_expiry_years(
+        datetime.fromtimestamp(latest, UTC), expiry_day, basis="trading", holidays=holidays
+    )
 
 
 def price_options(

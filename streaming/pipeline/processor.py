@@ -212,6 +212,7 @@ class TickProcessor:
             expiry_epoch=table.expiry_epoch[positions],
             expiry_day=table.expiry_day[positions],
             basis=self.greeks.basis,
+            holidays=self.greeks.holidays,
         )
         pricing = price_options(
             price=price, spot=spot, strike=table.strike[positions],

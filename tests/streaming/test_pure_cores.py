@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, date, datetime
 
+import numpy as np
 import pytest
 
 from streaming.backoff import Backoff
@@ -12,6 +14,7 @@ from streaming.control import ReloadCoalescer, parse_reload
 from streaming.feed.sharding import shard_tokens
 from streaming.feed.subscription_diff import full_subscription, subscription_diff
 from streaming.pipeline.bars import BarAggregator
+from streaming.pipeline.enrich import years_to_expiry
 
 
 def test_shards_fill_connections_up_to_the_limit_and_reject_the_rest():
@@ -118,3 +121,13 @@ def test_a_burst_of_reload_requests_runs_at_most_two_reloads():
 
     asyncio.run(scenario())
     assert len(runs) == 2
+
+
+def test_trading_basis_skips_exchange_holidays():
+    now = datetime(2026, 11, 23, 4, 0, tzinfo=UTC).timestamp()  # Monday 09:30 IST
+    expiry = np.array(["2026-11-24"], dtype="datetime64[D]")  # Tuesday 15:30 IST
+    args = {"now_epoch": np.array([now]), "expiry_epoch": np.array([0.0]), "expiry_day": expiry}
+    without = years_to_expiry(**args, basis="trading")
+    with_holiday = years_to_expiry(**args, basis="trading", holidays=[date(2026, 11, 24)])
+    # A holiday on expiry day removes its whole 375-minute session from the time left.
+    assert (without - with_holiday)[0] * 252 * 375 == pytest.approx(375, abs=1e-6)
