@@ -27,14 +27,14 @@ def test_creates_the_default_schedule_once() -> None:
         "subscriptions.tasks.assign_subscriptions",
     }
     refresh = tasks["subscriptions.tasks.refresh_instruments"].crontab
-    assert (refresh.minute, refresh.hour, refresh.day_of_week) == ("30", "8", "1-5")
+    assert (refresh.minute, refresh.hour, refresh.day_of_week) == ("30", "8", "*")  # daily
     rebalance = tasks["subscriptions.tasks.rebalance_strikes"].crontab
     assert (rebalance.minute, rebalance.hour, rebalance.day_of_week) == ("*", "9-15", "1-5")
     assert tasks["subscriptions.tasks.rebalance_strikes"].queue == "rebalance"
     for task in tasks.values():
         assert str(task.crontab.timezone) == "Asia/Kolkata"
         assert task.expire_seconds and task.enabled
-    assert run().count("updated:") == 4
+    assert run().count("unchanged:") == 4  # a second run writes nothing
     assert PeriodicTask.objects.count() == 4
     assert CrontabSchedule.objects.count() == 4
 
@@ -48,11 +48,16 @@ def test_operators_edits_are_kept_unless_reset() -> None:
     task.enabled = False
     task.crontab = edited
     task.expire_seconds = 1
+    task.kwargs = '{"force": true}'
+    task.queue = "elsewhere"
     task.save()
     run()
     task.refresh_from_db()
+    # The operator's tuning stays; what must match the code (the queue) is brought back.
     assert task.enabled is False and task.crontab_id == edited.pk
-    assert task.expire_seconds == 55  # code-owned: brought up to date
+    assert task.expire_seconds == 1 and task.kwargs == '{"force": true}'
+    assert task.queue == "rebalance"
     run("--reset")
     task.refresh_from_db()
     assert task.enabled is True and task.crontab.minute == "*"
+    assert task.expire_seconds == 55 and task.kwargs == "{}"

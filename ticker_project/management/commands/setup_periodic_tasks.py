@@ -43,7 +43,7 @@ DEFAULT_SCHEDULE: tuple[DefaultTask, ...] = (
     DefaultTask(
         name="instruments: daily refresh",
         task="subscriptions.tasks.refresh_instruments",
-        cron=Cron("30", "8", WEEKDAYS),
+        cron=Cron("30", "8", "*"),
         expire_seconds=3600,
         description="Kite publishes the dump once a day; fetch it before the 09:15 open.",
     ),
@@ -91,36 +91,46 @@ def _queue(task: str) -> str | None:
 
 
 def periodic_tasks_upsert(*, reset: bool, tz: ZoneInfo) -> dict[str, str]:
-    """Create missing default tasks, update code-owned fields of existing ones; name -> action."""
+    """Create missing default tasks and keep existing ones pointing at the code; name -> action.
+
+    The code owns what must match it: the task's dotted path and its queue (the workers listen
+    by queue). Everything an operator may tune in the admin (schedule, enabled, kwargs,
+    expiry, description) is set at creation and left alone afterwards, unless ``reset``.
+    """
     actions: dict[str, str] = {}
+    changed = False
     with transaction.atomic():
         for default in DEFAULT_SCHEDULE:
             crontab = _crontab(default.cron, tz)
-            code_owned: dict[str, Any] = {
-                "task": default.task,
+            code_owned: dict[str, Any] = {"task": default.task, "queue": _queue(default.task)}
+            tunable: dict[str, Any] = {
+                "crontab": crontab,
+                "interval": None,
+                "solar": None,
+                "clocked": None,
+                "enabled": True,
                 "kwargs": json.dumps(default.kwargs or {}),
                 "expire_seconds": default.expire_seconds,
-                "queue": _queue(default.task),
                 "description": default.description,
             }
             existing = PeriodicTask.objects.filter(name=default.name).first()
             if existing is None:
-                PeriodicTask.objects.create(
-                    name=default.name, crontab=crontab, enabled=True, **code_owned
-                )
+                PeriodicTask.objects.create(name=default.name, **code_owned, **tunable)
                 actions[default.name] = "created"
+                changed = True
                 continue
-            for field, value in code_owned.items():
+            wanted = {**code_owned, **tunable} if reset else code_owned
+            stale = {f: v for f, v in wanted.items() if getattr(existing, f) != v}
+            if not stale:
+                actions[default.name] = "unchanged"
+                continue
+            for field, value in stale.items():
                 setattr(existing, field, value)
-            if reset:
-                existing.crontab = crontab
-                existing.interval = None
-                existing.solar = None
-                existing.clocked = None
-                existing.enabled = True
             existing.save()
             actions[default.name] = "reset" if reset else "updated"
-        PeriodicTasks.update_changed()
+            changed = True
+        if changed:
+            PeriodicTasks.update_changed()
     return actions
 
 
