@@ -284,9 +284,14 @@ async def ticker_endpoint(request: web.Request) -> web.StreamResponse:
         log.info("sim_ws_too_many_connections", api_key_suffix=api_key[-4:])
         return web.Response(status=429, text="Too Many Requests", content_type="text/plain")
     ws = web.WebSocketResponse(max_msg_size=_MAX_MESSAGE_BYTES, autoping=True)
-    await ws.prepare(request)
     conn = TickerConnection(ctx, ws, api_key, request.transport)
+    # Counted before the handshake's await, so simultaneous upgrades cannot all pass the check.
     ctx.connections.add(conn)
+    try:
+        await ws.prepare(request)
+    except BaseException:
+        ctx.connections.discard(conn)
+        raise
     runner = conn.run_stress() if ctx.settings.stress else conn.run()
     conn.task = asyncio.create_task(runner, name=f"sim-ws-{api_key[-4:]}")
     conn.task.add_done_callback(_report_feed_end)

@@ -56,6 +56,22 @@ def test_fourth_connection_is_429_and_bad_token_403(fast_sim: SimulatorHandle) -
     asyncio.run(scenario())
 
 
+def test_simultaneous_upgrades_cannot_pass_the_limit_together(fast_sim: SimulatorHandle) -> None:
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            attempts = await asyncio.gather(
+                *(session.ws_connect(_url(fast_sim)) for _ in range(6)), return_exceptions=True
+            )
+            opened = [a for a in attempts if isinstance(a, aiohttp.ClientWebSocketResponse)]
+            refused = [a for a in attempts if isinstance(a, aiohttp.WSServerHandshakeError)]
+            assert len(opened) == 3
+            assert [r.status for r in refused] == [429, 429, 429]
+            for ws in opened:
+                await ws.close()
+
+    asyncio.run(scenario())
+
+
 def test_snapshot_then_changes_heartbeat_and_unsubscribe(fast_sim: SimulatorHandle) -> None:
     async def scenario() -> None:
         async with aiohttp.ClientSession() as session:
