@@ -99,6 +99,32 @@ def test_ticks_in_all_modes_equal_simulator_state(kite_simulator: SimulatorHandl
     for token in (other, fut):
         for tick in by_token[token]:
             assert any(tick["last_price"] == q[str(token)]["last_price"] for q in seen.values())
+    # A quote tick (no timestamp) equals the model's quote of some second of the probe on
+    # every field a quote packet carries, not only the price.
+    quote_ticks = [t for t in by_token[fut] if t["mode"] == "quote"]
+    assert quote_ticks
+    for tick in quote_ticks:
+        assert any(
+            (
+                tick["last_price"],
+                tick["volume_traded"],
+                tick["ohlc"],
+                tick["total_buy_quantity"],
+                tick["total_sell_quantity"],
+                tick["average_traded_price"],
+                tick["last_traded_quantity"],
+            )
+            == (
+                q[str(fut)]["last_price"],
+                q[str(fut)]["volume"],
+                q[str(fut)]["ohlc"],
+                q[str(fut)]["buy_quantity"],
+                q[str(fut)]["sell_quantity"],
+                q[str(fut)]["average_price"],
+                q[str(fut)]["last_quantity"],
+            )
+            for q in seen.values()
+        ), tick
 
 
 def test_more_than_3000_tokens_is_an_error_message(kite_simulator: SimulatorHandle) -> None:
