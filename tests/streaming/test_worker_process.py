@@ -30,6 +30,18 @@ from tests.streaming.helpers import (
     worker_env,
 )
 
+
+def smile_iv_of(message: dict, smile) -> float:
+    """The volatility the simulator's smile gives a published option tick's terms."""
+    t_years = (expiry_epoch(date.fromisoformat(message["expiry"])) - message["ts"]) / (365 * 86400)
+    return float(
+        smile_vol(
+            spot=message["underlying_price"], strike=message["strike"], t_years=t_years,
+            rate=0.10, params=smile,
+        )
+    )  # fmt: skip
+
+
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 CONTRACT_FIELDS = {
     "symbol", "token", "tradingsymbol", "segment", "exchange", "strike", "expiry", "type",
@@ -71,14 +83,7 @@ def test_ticks_with_greeks_match_the_simulator_and_sigterm_drains(kite_simulator
         assert len(message["depth"]["buy"]) == 5
         if message["iv"] is None or message["vega"] < 0.5:
             continue  # price too small for its tick to pin the volatility
-        t_years = (expiry_epoch(date.fromisoformat(message["expiry"])) - message["ts"]) / (
-            365 * 86400
-        )
-        expected = smile_vol(
-            spot=message["underlying_price"], strike=message["strike"], t_years=t_years,
-            rate=0.10, params=smile,
-        )  # fmt: skip
-        assert message["iv"] == pytest.approx(float(expected), abs=2e-3)
+        assert message["iv"] == pytest.approx(smile_iv_of(message, smile), abs=2e-3)
         assert message["iv_error"] is None
         checked += 1
     assert checked >= 20
@@ -206,14 +211,7 @@ def test_mock_mode_prices_the_subscriptions_in_process_seeded_from_last_real_pri
         assert "depth" not in message
         if message["iv"] is None or message["vega"] < 0.5:
             continue
-        t_years = (expiry_epoch(date.fromisoformat(message["expiry"])) - message["ts"]) / (
-            365 * 86400
-        )
-        expected = smile_vol(
-            spot=message["underlying_price"], strike=message["strike"], t_years=t_years,
-            rate=0.10, params=smile,
-        )  # fmt: skip
-        assert message["iv"] == pytest.approx(float(expected), abs=5e-3)
+        assert message["iv"] == pytest.approx(smile_iv_of(message, smile), abs=5e-3)
         checked += 1
     assert checked >= 5
 
