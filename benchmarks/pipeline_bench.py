@@ -373,11 +373,12 @@ class _PacedFeeder:
 
     async def _serve(self, stop: threading.Event) -> None:
         from websockets.asyncio.server import serve  # noqa: PLC0415
+        from websockets.exceptions import ConnectionClosed  # noqa: PLC0415
 
         from kite_wire.messages import Subscribe, parse_client_message  # noqa: PLC0415
         from kite_wire.packets import encode_frame  # noqa: PLC0415
 
-        async def handler(ws) -> None:
+        async def feed(ws) -> None:
             message = parse_client_message(await ws.recv())  # the connection's subscribe
             wanted = list(message.tokens) if isinstance(message, Subscribe) else []
             mine = np.isin(self.packets["packet"]["instrument_token"], wanted)
@@ -400,6 +401,12 @@ class _PacedFeeder:
                 self.sent += part.shape[0]
                 next_send += self.interval
                 await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
+
+        async def handler(ws) -> None:
+            try:
+                await feed(ws)
+            except ConnectionClosed:
+                return  # the benchmark's clients hang up when it is done: the normal end
 
         async with serve(handler, "127.0.0.1", self.port, compression=None, max_size=None):
             while not stop.is_set():  # noqa: ASYNC110 - a threading.Event from the caller
