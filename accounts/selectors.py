@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import structlog
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.crypto import CredentialCipher, CredentialDecryptError, mask_secret
 from accounts.models import Account, AccountStatus
@@ -11,9 +13,17 @@ from accounts.models import Account, AccountStatus
 log = structlog.get_logger(__name__)
 
 
-def accounts_streamable() -> QuerySet[Account]:
-    """Accounts that may stream now (active, holding a token)."""
-    return Account.objects.filter(status=AccountStatus.ACTIVE).exclude(access_token_encrypted="")
+def accounts_streamable(*, now: datetime) -> QuerySet[Account]:
+    """Accounts that may use Kite now: active, holding a token that has not expired.
+
+    The one statement of the rule: the assignment, the instruments dump and the quote fallback
+    all choose accounts with it.
+    """
+    return (
+        Account.objects.filter(status=AccountStatus.ACTIVE)
+        .exclude(access_token_encrypted="")
+        .filter(Q(access_token_expires_at__isnull=True) | Q(access_token_expires_at__gt=now))
+    )
 
 
 def account_api_key_hint(account: Account, cipher: CredentialCipher) -> str:

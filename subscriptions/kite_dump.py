@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import requests
 import structlog
 from kiteconnect import exceptions as kite_exceptions
 
 from accounts.kite_client import KiteClientFactory
-from accounts.models import Account, AccountStatus
+from accounts.models import Account
+from accounts.selectors import accounts_streamable
 
 log = structlog.get_logger(__name__)
 
@@ -91,13 +93,11 @@ def fetch_instruments_csv(source: DumpSource, exchange: str | None = None) -> by
     return response.content
 
 
-def dump_sources(factory: KiteClientFactory, *, timeout_seconds: float) -> list[DumpSource]:
+def dump_sources(
+    factory: KiteClientFactory, *, timeout_seconds: float, now: datetime
+) -> list[DumpSource]:
     """Every active account holding a token, in name order (the first that works is used)."""
-    accounts: Sequence[Account] = list(
-        Account.objects.filter(status=AccountStatus.ACTIVE)
-        .exclude(access_token_encrypted="")
-        .order_by("name")
-    )
+    accounts: Sequence[Account] = list(accounts_streamable(now=now).order_by("name"))
     if not accounts:
         raise NoAccountForDump("no active account with an access token to fetch instruments")
     return [

@@ -7,7 +7,7 @@ from datetime import date
 
 from django.db.models import Count, Q, QuerySet
 
-from accounts.models import Account, AccountStatus
+from accounts.models import Account
 from subscriptions.models import (
     Instrument,
     Subscription,
@@ -89,11 +89,6 @@ def subscriptions_filtered(filters: SubscriptionFilters) -> QuerySet[Subscriptio
     if filters.unassigned is not None:
         qs = qs.filter(account__isnull=filters.unassigned)
     return qs
-
-
-def healthy_accounts_q() -> Q:
-    """Accounts the assignment may use: active and holding an access token."""
-    return Q(status=AccountStatus.ACTIVE) & ~Q(access_token_encrypted="")
 
 
 def subscriptions_unassigned_active() -> QuerySet[Subscription]:

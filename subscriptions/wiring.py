@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 
 import redis
 from django.conf import settings
+from django.utils import timezone
 from kiteconnect import KiteConnect
 
-from accounts.models import Account
+from accounts.selectors import accounts_streamable
 from accounts.wiring import configured_kite_factory
 from subscriptions.control_channel import ControlPublisher
 from subscriptions.kite_dump import DumpSource, dump_sources
 from subscriptions.locks import single_flight
 from subscriptions.market_calendar import MarketCalendar, nse_calendar
-from subscriptions.selectors import healthy_accounts_q
 from subscriptions.underlying_price import UnderlyingPriceSource
 from ticker_project.redis_factory import build_redis
 
@@ -49,11 +49,13 @@ def configured_http_timeout() -> float:
 
 
 def configured_dump_sources() -> list[DumpSource]:
-    return dump_sources(configured_kite_factory(), timeout_seconds=configured_http_timeout())
+    return dump_sources(
+        configured_kite_factory(), timeout_seconds=configured_http_timeout(), now=timezone.now()
+    )
 
 
 def _first_active_kite_client() -> KiteConnect | None:
-    account = Account.objects.filter(healthy_accounts_q()).order_by("name").first()
+    account = accounts_streamable(now=timezone.now()).order_by("name").first()
     return configured_kite_factory().for_account(account) if account is not None else None
 
 

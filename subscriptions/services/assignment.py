@@ -14,15 +14,13 @@ from datetime import datetime
 
 import structlog
 from django.db import connection, transaction
-from django.db.models import Q
 
-from accounts.models import Account
+from accounts.selectors import accounts_streamable
 from subscriptions.assignment import AccountSlot, SubscriptionItem, assign_subscriptions
 from subscriptions.control_channel import ControlPublisher
 from subscriptions.models import Subscription, SubscriptionStatus
 from subscriptions.selectors import (
     OPTION_TYPES,
-    healthy_accounts_q,
     underlying_index_tokens_by_name,
 )
 
@@ -52,9 +50,7 @@ def _lock() -> None:
 
 
 def _healthy_slots(now: datetime) -> list[AccountSlot]:
-    accounts = Account.objects.filter(healthy_accounts_q()).filter(
-        Q(access_token_expires_at__isnull=True) | Q(access_token_expires_at__gt=now)
-    )
+    accounts = accounts_streamable(now=now)
     return [
         AccountSlot(account_id=pk, capacity=conns * per_conn)
         for pk, conns, per_conn in accounts.values_list(
