@@ -8,6 +8,8 @@ import pytest
 from django.core.management import call_command
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from ticker_project.celery import app as celery_app
+
 pytestmark = pytest.mark.django_db
 
 
@@ -30,7 +32,10 @@ def test_creates_the_default_schedule_once() -> None:
     assert (refresh.minute, refresh.hour, refresh.day_of_week) == ("30", "8", "*")  # daily
     rebalance = tasks["subscriptions.tasks.rebalance_strikes"].crontab
     assert (rebalance.minute, rebalance.hour, rebalance.day_of_week) == ("*", "9-15", "1-5")
-    assert tasks["subscriptions.tasks.rebalance_strikes"].queue == "rebalance"
+    # Rows name no queue: beat sends through Celery's router, where the routes are declared.
+    assert all(task.queue is None for task in tasks.values())
+    route = celery_app.amqp.router.route({}, "subscriptions.tasks.rebalance_strikes")
+    assert route["queue"].name == "rebalance"
     for task in tasks.values():
         assert str(task.crontab.timezone) == "Asia/Kolkata"
         assert task.expire_seconds and task.enabled
@@ -53,10 +58,10 @@ def test_operators_edits_are_kept_unless_reset() -> None:
     task.save()
     run()
     task.refresh_from_db()
-    # The operator's tuning stays; what must match the code (the queue) is brought back.
+    # The operator's tuning stays; what must match the code (no queue of its own) is restored.
     assert task.enabled is False and task.crontab_id == edited.pk
     assert task.expire_seconds == 1 and task.kwargs == '{"force": true}'
-    assert task.queue == "rebalance"
+    assert task.queue is None
     run("--reset")
     task.refresh_from_db()
     assert task.enabled is True and task.crontab.minute == "*"

@@ -2,9 +2,9 @@
 
 Idempotent. Crontabs carry the exchange's zone (Asia/Kolkata) explicitly (a CrontabSchedule
 defaults to UTC, whatever CELERY_TIMEZONE says) and every task has ``expires``, so a backlog
-never replays stale runs. Operators' edits in the admin are kept: an existing row's ``enabled``
-flag and crontab are only overwritten with ``--reset``; its task path, queue, arguments and
-expiry are brought up to date.
+never replays stale runs. Operators' edits in the admin are kept: on an existing row only the
+task path follows the code (and the queue stays empty: Celery's router picks it from
+CELERY_TASK_ROUTES); schedule, enabled, arguments and expiry change only with ``--reset``.
 """
 
 from __future__ import annotations
@@ -84,17 +84,12 @@ def _crontab(cron: Cron, tz: ZoneInfo) -> CrontabSchedule:
     return schedule
 
 
-def _queue(task: str) -> str | None:
-    routes: dict[str, dict[str, str]] = settings.CELERY_TASK_ROUTES
-    route = routes.get(task)
-    return route["queue"] if route else None
-
-
 def periodic_tasks_upsert(*, reset: bool, tz: ZoneInfo) -> dict[str, str]:
     """Create missing default tasks and keep existing ones pointing at the code; name -> action.
 
-    The code owns what must match it: the task's dotted path and its queue (the workers listen
-    by queue). Everything an operator may tune in the admin (schedule, enabled, kwargs,
+    The code owns what must match it: the task's dotted path, and an empty queue, so that beat
+    sends through Celery's router and ``CELERY_TASK_ROUTES`` stays the one place a task's
+    queue is named. Everything an operator may tune in the admin (schedule, enabled, kwargs,
     expiry, description) is set at creation and left alone afterwards, unless ``reset``.
     """
     actions: dict[str, str] = {}
@@ -102,7 +97,7 @@ def periodic_tasks_upsert(*, reset: bool, tz: ZoneInfo) -> dict[str, str]:
     with transaction.atomic():
         for default in DEFAULT_SCHEDULE:
             crontab = _crontab(default.cron, tz)
-            code_owned: dict[str, Any] = {"task": default.task, "queue": _queue(default.task)}
+            code_owned: dict[str, Any] = {"task": default.task, "queue": None}
             tunable: dict[str, Any] = {
                 "crontab": crontab,
                 "interval": None,
