@@ -37,13 +37,15 @@ class CredentialCipher:
     def from_keys(cls, keys: Sequence[str]) -> CredentialCipher:
         if not keys:
             raise ImproperlyConfigured("CREDENTIALS_KEYS is empty: no key to encrypt credentials")
-        try:
-            fernets = [Fernet(key.encode()) for key in keys]
-        except ValueError as exc:
-            # Fernet's message says what is wrong with the key's shape; the key itself is not shown.
-            raise ImproperlyConfigured(
-                f"CREDENTIALS_KEYS holds an invalid Fernet key: {exc}"
-            ) from exc
+        fernets = []
+        for position, key in enumerate(keys, start=1):
+            try:
+                fernets.append(Fernet(key.encode()))
+            except ValueError as exc:  # the message names the position, never the key
+                raise ImproperlyConfigured(
+                    f"CREDENTIALS_KEYS key #{position} is not a Fernet key "
+                    "(32 url-safe base64 bytes)"
+                ) from exc
         return cls(newest=fernets[0], all_keys=MultiFernet(fernets))
 
     def encrypt(self, plaintext: str) -> str:

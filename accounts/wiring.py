@@ -5,14 +5,22 @@ Views, admin, commands and tasks call these; services below them receive the obj
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 
 from accounts.crypto import CredentialCipher
 from accounts.kite_client import KiteClientFactory, KiteRoots
 
 
+@functools.cache
+def _cipher_for(keys: tuple[str, ...]) -> CredentialCipher:
+    return CredentialCipher.from_keys(keys)
+
+
 def configured_cipher() -> CredentialCipher:
-    return CredentialCipher.from_keys(settings.CREDENTIALS_KEYS)
+    """The cipher of the configured keys, built once per key list (not per row or request)."""
+    return _cipher_for(tuple(settings.CREDENTIALS_KEYS))
 
 
 def configured_kite_roots() -> KiteRoots:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
-from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.crypto import CredentialCipher
 from ticker_project.logging_setup import build_logging_config, configure_structlog
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -41,13 +41,8 @@ CREDENTIALS_KEYS: list[str] = [
 ]
 if not DEBUG and not CREDENTIALS_KEYS:
     raise ImproperlyConfigured("CREDENTIALS_KEYS must hold at least one key when DEBUG is off")
-for _position, _key in enumerate(CREDENTIALS_KEYS, start=1):
-    try:
-        Fernet(_key.encode())
-    except ValueError as _exc:  # the message names the position, never the key
-        raise ImproperlyConfigured(
-            f"CREDENTIALS_KEYS key #{_position} is not a Fernet key (32 url-safe base64 bytes)"
-        ) from _exc
+if CREDENTIALS_KEYS:
+    CredentialCipher.from_keys(CREDENTIALS_KEYS)  # fails fast on a malformed key, never shown
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -106,10 +106,9 @@ def account_update(
     if secrets is not None:
         changed += _apply_secrets(account, secrets, cipher)
         if secrets.access_token and account.status == AccountStatus.NEEDS_LOGIN:
-            account.status = AccountStatus.ACTIVE
-            account.status_reason = "access token set by an operator"
-            account.status_changed_at = timezone.now()
-            changed += ["status", "status_reason", "status_changed_at"]
+            changed += status_apply(
+                account, AccountStatus.ACTIVE, "access token set by an operator"
+            )
     account.full_clean()
     account.save(update_fields=[*changed, "updated_at"] if changed else None)
     if AVAILABILITY_FIELDS & set(changed):
@@ -118,24 +117,35 @@ def account_update(
     return account
 
 
-def account_set_status(*, account: Account, status: AccountStatus, reason: str = "") -> Account:
-    """Record a status change with its reason and time (no-op when nothing changes)."""
-    if account.status == status and account.status_reason == reason:
-        return account
-    previous = account.status
-    account.status = status
-    account.status_reason = reason[:500]
-    account.status_changed_at = timezone.now()
-    account.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
-    announce_availability_changed(account_id=account.pk, reason=f"status_{status}")
+STATUS_FIELDS = ["status", "status_reason", "status_changed_at"]
+
+
+def status_apply(account: Account, status: AccountStatus, reason: str) -> list[str]:
+    """Set status, reason and time on ``account`` (unsaved) and log the change.
+
+    Every status change goes through here, so each is logged alike; the caller saves the
+    returned fields and announces the change.
+    """
     log.info(
         "account_status_changed",
         account_id=account.pk,
         account=account.name,
-        previous=previous,
+        previous=account.status,
         status=status,
         reason=reason,
     )
+    account.status = status
+    account.status_reason = reason[:500]
+    account.status_changed_at = timezone.now()
+    return list(STATUS_FIELDS)
+
+
+def account_set_status(*, account: Account, status: AccountStatus, reason: str = "") -> Account:
+    """Record a status change with its reason and time (no-op when nothing changes)."""
+    if account.status == status and account.status_reason == reason:
+        return account
+    account.save(update_fields=[*status_apply(account, status, reason), "updated_at"])
+    announce_availability_changed(account_id=account.pk, reason=f"status_{status}")
     return account
 
 

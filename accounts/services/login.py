@@ -24,7 +24,11 @@ from kiteconnect import exceptions as kite_exceptions
 from accounts.events import announce_availability_changed
 from accounts.kite_client import KiteClientFactory
 from accounts.models import Account, AccountStatus
-from accounts.services.account import account_mark_needs_login, account_set_status
+from accounts.services.account import (
+    account_mark_needs_login,
+    account_set_status,
+    status_apply,
+)
 from accounts.token_expiry import access_token_expiry
 
 log = structlog.get_logger(__name__)
@@ -123,9 +127,7 @@ def account_complete_login(
         locked.access_token_expires_at = access_token_expiry(now)
         if user_id:
             locked.broker_user_id = user_id
-        locked.status = AccountStatus.ACTIVE
-        locked.status_reason = "logged in with Kite"
-        locked.status_changed_at = now
+        status_apply(locked, AccountStatus.ACTIVE, "logged in with Kite")
         locked.save()
         announce_availability_changed(account_id=locked.pk, reason="logged_in")
     log.info(

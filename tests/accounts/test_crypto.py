@@ -38,7 +38,7 @@ def test_decrypt_failure_names_account_and_field_but_not_value() -> None:
 def test_missing_or_invalid_keys_fail_clearly() -> None:
     with pytest.raises(ImproperlyConfigured, match="CREDENTIALS_KEYS is empty"):
         CredentialCipher.from_keys([])
-    with pytest.raises(ImproperlyConfigured, match="invalid Fernet key"):
+    with pytest.raises(ImproperlyConfigured, match="key #1 is not a Fernet key"):
         CredentialCipher.from_keys(["not-a-key"])
 
 
