@@ -29,6 +29,7 @@ COLUMNS: Final = (
     "exchange",
 )
 INSTRUMENT_TYPES: Final = frozenset({"EQ", "FUT", "CE", "PE"})
+OPTION_TYPES: Final = ("CE", "PE")
 
 
 @dataclass(frozen=True, slots=True)

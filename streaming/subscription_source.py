@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from django.db import close_old_connections
 
+from kite_wire.instruments_csv import OPTION_TYPES
 from streaming.pipeline.instruments import InstrumentMeta
 from subscriptions.models import Instrument, Subscription, SubscriptionStatus, Underlying
-from subscriptions.selectors import OPTION_TYPES
 
 INDEX_MODE = "full"  # 32-byte index packets carry the exchange timestamp the Greeks are timed by
 

@@ -96,9 +96,5 @@ def is_market_open(now: datetime, calendar: MarketCalendar | None = None) -> boo
     return (calendar or nse_calendar()).is_open(now)
 
 
-def is_trading_day(day: date, calendar: MarketCalendar | None = None) -> bool:
-    return (calendar or nse_calendar()).is_trading_day(day)
-
-
 def next_open(now: datetime, calendar: MarketCalendar | None = None) -> datetime:
     return (calendar or nse_calendar()).next_open(now)

@@ -48,10 +48,6 @@ class Instrument(models.Model):
     def __str__(self) -> str:
         return f"{self.exchange}:{self.tradingsymbol}"
 
-    @property
-    def is_option(self) -> bool:
-        return self.instrument_type in ("CE", "PE")
-
 
 class SubscriptionMode(models.TextChoices):
     LTP = "ltp", "LTP"

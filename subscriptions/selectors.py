@@ -15,8 +15,6 @@ from subscriptions.models import (
     Underlying,
 )
 
-OPTION_TYPES = ("CE", "PE")
-
 
 @dataclass(frozen=True, slots=True)
 class InstrumentFilters:

@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from kite_wire.instruments_csv import INSTRUMENT_TYPES
 from subscriptions.models import (
     Instrument,
     Subscription,
@@ -17,7 +18,6 @@ from subscriptions.models import (
 from subscriptions.selectors import InstrumentFilters, SubscriptionFilters
 from subscriptions.services.instruments import UPSERT_FIELDS
 
-INSTRUMENT_TYPES = ("EQ", "FUT", "CE", "PE")
 MAX_BULK = 10_000
 
 
@@ -55,7 +55,7 @@ class InstrumentQuerySerializer(serializers.Serializer):
     expiry = serializers.DateField(required=False)
     strike_min = serializers.FloatField(required=False, min_value=0)
     strike_max = serializers.FloatField(required=False, min_value=0)
-    instrument_type = serializers.ChoiceField(choices=INSTRUMENT_TYPES, required=False)
+    instrument_type = serializers.ChoiceField(choices=sorted(INSTRUMENT_TYPES), required=False)
     segment = serializers.CharField(required=False, max_length=16)
     exchange = serializers.CharField(required=False, max_length=8)
     include_expired = serializers.BooleanField(required=False, default=False)

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from kite_wire.instruments_csv import OPTION_TYPES
+
 
 @dataclass(frozen=True, slots=True)
 class OptionContract:
@@ -102,7 +104,7 @@ def choose_window(
         c.instrument_token
         for c in live
         if c.expiry in expiry_set
-        and c.instrument_type in ("CE", "PE")
+        and c.instrument_type in OPTION_TYPES
         and low - tolerance <= c.strike <= high + tolerance
     )
     return StrikeWindow(atm, low, high, chosen_expiries), wanted

@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from kite_wire.instruments_csv import OPTION_TYPES
+
 KIND_INDEX: Final = 0
 KIND_OPTION: Final = 1
 KIND_OTHER: Final = 2  # futures and other tradables: snapshot in `latest`, no Greeks
@@ -127,6 +129,6 @@ class InstrumentTable:
 def _kind(meta: InstrumentMeta) -> int:
     if meta.is_index:
         return KIND_INDEX
-    if meta.instrument_type in ("CE", "PE"):
+    if meta.instrument_type in OPTION_TYPES:
         return KIND_OPTION
     return KIND_OTHER

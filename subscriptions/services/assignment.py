@@ -16,11 +16,11 @@ import structlog
 from django.db import connection, transaction
 
 from accounts.selectors import accounts_streamable
+from kite_wire.instruments_csv import OPTION_TYPES
 from subscriptions.assignment import AccountSlot, SubscriptionItem, assign_subscriptions
 from subscriptions.control_channel import ControlPublisher
 from subscriptions.models import Subscription, SubscriptionStatus
 from subscriptions.selectors import (
-    OPTION_TYPES,
     underlying_index_tokens_by_name,
 )
 

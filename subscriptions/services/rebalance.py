@@ -16,6 +16,7 @@ from datetime import date, datetime
 import structlog
 from django.db import transaction
 
+from kite_wire.instruments_csv import OPTION_TYPES
 from subscriptions.market_calendar import MarketCalendar
 from subscriptions.models import (
     Instrument,
@@ -25,7 +26,6 @@ from subscriptions.models import (
     SubscriptionStatus,
     Underlying,
 )
-from subscriptions.selectors import OPTION_TYPES
 from subscriptions.strike_chooser import (
     ExistingSubscription,
     OptionContract,

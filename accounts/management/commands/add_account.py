@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.crypto import mask_secret
+from accounts.models import KITE_MAX_CONNECTIONS, KITE_MAX_INSTRUMENTS_PER_CONNECTION
 from accounts.services.account import SecretsUpdate, account_create
 from accounts.wiring import configured_cipher
 
@@ -33,8 +34,10 @@ class Command(BaseCommand):
             "--access-token", help=f"else ${ENV_ACCESS_TOKEN}, else a hidden prompt"
         )
         parser.add_argument("--user-id", default="", help="the broker's user id")
-        parser.add_argument("--max-connections", type=int, default=3)
-        parser.add_argument("--instruments-per-connection", type=int, default=3000)
+        parser.add_argument("--max-connections", type=int, default=KITE_MAX_CONNECTIONS)
+        parser.add_argument(
+            "--instruments-per-connection", type=int, default=KITE_MAX_INSTRUMENTS_PER_CONNECTION
+        )
         parser.add_argument("--api-root", default="", help="override (e.g. the simulator)")
         parser.add_argument("--ws-root", default="", help="override (e.g. the simulator)")
         parser.add_argument("--login-url", default="", help="override (e.g. the simulator)")
