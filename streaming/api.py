@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from subscriptions.underlying_price import latest_key
 from ticker_project.redis_factory import build_redis
 
 MAX_TOKENS: Final = 1000
@@ -59,7 +60,7 @@ class QuotesView(APIView):
             return Response({"detail": str(exc)}, status=400)
         client = build_redis(settings.REDIS_URL, timeout_seconds=2.0)
         try:
-            raw = client.hmget(f"{settings.TICKER_CHANNEL_PREFIX}:latest", [str(t) for t in tokens])
+            raw = client.hmget(latest_key(settings.TICKER_CHANNEL_PREFIX), [str(t) for t in tokens])
         except RedisError as exc:
             return Response({"detail": f"quotes unavailable: {type(exc).__name__}"}, status=503)
         finally:

@@ -17,6 +17,7 @@ the access token, 1 when a task kept crashing.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import socket
@@ -27,7 +28,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
@@ -44,6 +44,8 @@ from streaming.pipeline.processor import TickProcessor
 from streaming.publish.redis_publisher import RedisPublisher
 from streaming.subscription_source import SubscriptionSet
 from streaming.supervisor import TaskSupervisor
+from subscriptions.control_channel import control_channel
+from subscriptions.underlying_price import latest_key, price_from_snapshot
 
 log = structlog.get_logger(__name__)
 
@@ -135,7 +137,7 @@ class AccountWorker:
     async def _control(self) -> None:
         await listen_for_reloads(
             redis_url=self._config.publish.redis_url,
-            channel=f"{self._config.publish.prefix}:control",
+            channel=control_channel(self._config.publish.prefix),
             account_id=self._account_id,
             on_reload=self.coalescer.request,
         )
@@ -232,7 +234,7 @@ class AccountWorker:
         subscriptions are not read yet, and the model is built once per switch to mock mode.
         """
         prices = self.processor.underlying_prices()
-        key = f"{self._config.publish.prefix}:latest"
+        key = latest_key(self._config.publish.prefix)
         wanted = {*self.processor.table.underlying_tokens, *modelled_index_tokens()}
         tokens = sorted(t for t in wanted if t not in prices)
         if not tokens:
@@ -243,17 +245,10 @@ class AccountWorker:
             self._log.warning("mock_seed_unavailable", error=type(exc).__name__)
             return prices
         for token, raw in zip(tokens, values, strict=True):
-            if not raw:
-                continue
-            try:
-                doc = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                doc = None
-            price = doc.get("price") if isinstance(doc, dict) else None
-            if isinstance(price, int | float) and price > 0:
-                prices[token] = float(price)
-            else:  # someone else's write, or a corrupt one: seed from the model instead
-                self._log.warning("mock_seed_unusable", token=token, value=raw[:100])
+            # Any age will do for a seed; a value that is not a usable price is logged there.
+            price = price_from_snapshot(raw, now_epoch=time.time(), max_age_seconds=math.inf)
+            if price is not None:
+                prices[token] = price
         return prices
 
     # --- heartbeat and shutdown --------------------------------------------------------------

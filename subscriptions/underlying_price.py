@@ -30,6 +30,11 @@ class UnderlyingPrice:
     source: str  # "redis" or "kite"
 
 
+def latest_key(prefix: str) -> str:
+    """The hash of latest snapshots the workers keep, one field per token (the contract's)."""
+    return f"{prefix}:latest"
+
+
 def _positive(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -38,7 +43,7 @@ def _positive(value: object) -> float | None:
 
 
 def price_from_snapshot(
-    raw: bytes | None, *, now_epoch: float, max_age_seconds: float
+    raw: bytes | str | None, *, now_epoch: float, max_age_seconds: float
 ) -> float | None:
     """The snapshot's price when it parses and is at most ``max_age_seconds`` old."""
     if raw is None:
@@ -92,7 +97,7 @@ class UnderlyingPriceSource:
         found: dict[int, UnderlyingPrice] = {}
         if not tokens:
             return found, {}
-        raws = self.redis.hmget(f"{self.prefix}:latest", [str(t) for t in tokens])
+        raws = self.redis.hmget(latest_key(self.prefix), [str(t) for t in tokens])
         for token, raw in zip(tokens, raws, strict=True):
             price = price_from_snapshot(
                 raw if isinstance(raw, bytes) else None,

@@ -24,6 +24,7 @@ from streaming.pipeline.enrich import price_options, years_to_expiry
 from streaming.pipeline.instruments import KIND_INDEX, KIND_OPTION, KIND_OTHER, InstrumentTable
 from streaming.pipeline.messages import bar_message, depth_fragments
 from streaming.publish.resp import ChannelEncoder, Chunk, hset
+from subscriptions.underlying_price import latest_key
 
 log = structlog.get_logger(__name__)
 _dumps = orjson.dumps
@@ -57,7 +58,7 @@ class TickProcessor:
             channel=f"{prefix}:underlying", stream=f"{prefix}:underlying:stream",
             maxlen=bars_stream_maxlen,
         )  # fmt: skip
-        self._latest_key = f"{prefix}:latest".encode()
+        self._latest_key = latest_key(prefix).encode()
         self._log = log.bind(account_id=account_id)
         self._ticks = TICKS.labels(account=str(account_id), kind="all")
         self._malformed_counter = MALFORMED_PACKETS.labels(account=str(account_id))
