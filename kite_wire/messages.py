@@ -104,8 +104,3 @@ def build_mode(mode: Mode | str, tokens: Iterable[int]) -> str:
 def build_error(message: str) -> str:
     """Server text frame the client turns into ``on_error(ws, 0, message)``."""
     return json.dumps({"type": "error", "data": message})
-
-
-def build_broker_message(message: str) -> str:
-    """Server text frame for broker notices (only ``on_message`` sees it)."""
-    return json.dumps({"type": "message", "data": message})

@@ -17,7 +17,7 @@ from typing import Final, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from kite_wire.segments import INDICES, price_divisors
+from kite_wire.segments import INDICES, price_divisors, segments_of
 
 HEARTBEAT: Final = b"\x00"
 MAX_PACKETS_PER_FRAME: Final = 0xFFFF
@@ -39,7 +39,6 @@ MODE_LTP: Final = 0
 MODE_QUOTE: Final = 1
 MODE_FULL: Final = 2
 MODE_NAMES: Final = ("ltp", "quote", "full")
-MODE_CODES: Final = {name: code for code, name in enumerate(MODE_NAMES)}
 
 KIND_MODE: Final[dict[int, int]] = {
     PacketKind.LTP: MODE_LTP,
@@ -162,7 +161,7 @@ def encode_packets(kind: PacketKind, columns: Columns) -> npt.NDArray[np.void]:
     out["length"] = int(kind)
     packet = out["packet"]
     packet["instrument_token"] = tokens
-    divisors = price_divisors(tokens & 0xFF)
+    divisors = price_divisors(segments_of(tokens))
     names = set(PACKET_DTYPES[kind].names or ())
     for name, values in columns.items():
         if name == "instrument_token":
@@ -284,7 +283,7 @@ def _fill_group(
     where: npt.NDArray[np.intp] | slice,
 ) -> None:
     tokens = packets["instrument_token"].astype(np.int64)
-    segments = tokens & 0xFF
+    segments = segments_of(tokens)
     divisors = price_divisors(segments)
     cols["instrument_token"][where] = tokens
     cols["segment"][where] = segments

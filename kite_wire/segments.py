@@ -18,32 +18,14 @@ MCXSX: Final = 8
 INDICES: Final = 9
 NCO: Final = 12
 
-SEGMENT_CODES: Final[dict[str, int]] = {
-    "nse": NSE,
-    "nfo": NFO,
-    "cds": CDS,
-    "bse": BSE,
-    "bfo": BFO,
-    "bcd": BCD,
-    "mcx": MCX,
-    "mcxsx": MCXSX,
-    "indices": INDICES,
-    "nco": NCO,
-}
-
 # Currency segments carry more decimals; kiteconnect 5.2.2 divides CDS by 1e7 and BCD/NCO by 1e4
 # (the docs' prose differs; the client is what every consumer actually sees).
 _SPECIAL_DIVISORS: Final[dict[int, float]] = {CDS: 10_000_000.0, BCD: 10_000.0, NCO: 10_000.0}
 DEFAULT_DIVISOR: Final = 100.0
 
 
-def price_divisor(segment: int) -> float:
-    """Divisor turning the packet's integer price into rupees for one segment code."""
-    return _SPECIAL_DIVISORS.get(segment, DEFAULT_DIVISOR)
-
-
 def price_divisors(segments: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """Vectorised `price_divisor` over an array of segment codes."""
+    """Divisors turning packets' integer prices into rupees, per segment code."""
     seg = np.asarray(segments)
     out = np.full(seg.shape, DEFAULT_DIVISOR, dtype=np.float64)
     for code, divisor in _SPECIAL_DIVISORS.items():
@@ -58,11 +40,6 @@ def instrument_token(exchange_token: int, segment: int) -> int:
     return (exchange_token << 8) | segment
 
 
-def segment_of(token: int) -> int:
-    """Segment code carried in a token's low byte."""
-    return token & 0xFF
-
-
-def exchange_token_of(token: int) -> int:
-    """Exchange-issued token carried in a token's upper bytes."""
-    return token >> 8
+def segments_of(tokens: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Segment codes carried in tokens' low byte."""
+    return tokens & 0xFF

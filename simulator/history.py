@@ -19,6 +19,7 @@ from simulator.market import MarketModel
 from simulator.path import SESSION_SECONDS, day_index, locate, session_open, trading_day
 from simulator.universe import KIND_INDEX
 
+MINUTES_PER_SESSION: Final = SESSION_SECONDS // 60
 INTERVAL_MINUTES: Final[dict[str, int]] = {
     "minute": 1,
     "3minute": 3,
@@ -27,7 +28,7 @@ INTERVAL_MINUTES: Final[dict[str, int]] = {
     "15minute": 15,
     "30minute": 30,
     "60minute": 60,
-    "day": SESSION_SECONDS // 60,
+    "day": MINUTES_PER_SESSION,
 }
 MAX_SPAN_DAYS: Final[dict[str, int]] = {
     "minute": 60,
@@ -39,8 +40,6 @@ MAX_SPAN_DAYS: Final[dict[str, int]] = {
     "60minute": 400,
     "day": 2000,
 }
-MINUTES_PER_SESSION: Final = SESSION_SECONDS // 60
-
 Candle = list[object]
 
 

@@ -17,8 +17,9 @@ from streaming.pipeline.bars import Bar
 _dumps = orjson.dumps
 
 
-def option_message(head: bytes, fields: dict[str, object]) -> bytes:
-    """``head`` is ``{"symbol":...,`` ; ``fields`` the tick's dynamic part."""
+def headed_message(head: bytes, fields: dict[str, object]) -> bytes:
+    """A message from the instrument's pre-encoded ``head`` (``{"symbol":...,``) and the tick's
+    own ``fields``, encoded now."""
     return head + _dumps(fields)[1:]
 
 

@@ -22,7 +22,7 @@ from streaming.metrics import MALFORMED_PACKETS, TICKS
 from streaming.pipeline.bars import BarAggregator
 from streaming.pipeline.enrich import price_options, years_to_expiry
 from streaming.pipeline.instruments import KIND_INDEX, KIND_OPTION, KIND_OTHER, InstrumentTable
-from streaming.pipeline.messages import bar_message, depth_fragments
+from streaming.pipeline.messages import bar_message, depth_fragments, headed_message
 from streaming.publish.resp import ChannelEncoder, Chunk, hset
 from subscriptions.underlying_price import latest_key
 
@@ -184,8 +184,9 @@ class TickProcessor:
                 closed.append(message)
             fields.append(table.token_fields[position])
             values.append(
-                table.heads[position]
-                + _dumps({"price": price, "ts": stamp, "is_mock": is_mock})[1:]
+                headed_message(
+                    table.heads[position], {"price": price, "ts": stamp, "is_mock": is_mock}
+                )
             )
         return len(closed) + self._bars_encoder.add_stream_entry(parts, closed)
 
@@ -250,7 +251,7 @@ class TickProcessor:
             extra = depth[i] if depth is not None else None
             if extra is not None:
                 tick.update(extra)  # full mode: depth and total quantities
-            message = heads[position] + _dumps(tick)[1:]
+            message = headed_message(heads[position], tick)
             publish(parts, message)
             published.append(message)
             fields.append(token_fields[position])
@@ -288,7 +289,7 @@ class TickProcessor:
             if extra is not None:
                 tick.update(extra)
             fields.append(table.token_fields[position])
-            values.append(table.heads[position] + _dumps(tick)[1:])
+            values.append(headed_message(table.heads[position], tick))
 
 
 def _market_columns(
