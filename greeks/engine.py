@@ -21,7 +21,12 @@ from scipy.special import ndtr
 
 from greeks._inputs import BoolArray, FloatArray, as_flags, as_float, invalid_inputs
 from greeks._iv_solver import solve_total_volatility
-from greeks.expiry_time import time_to_expiry_years, times_to_expiry_years
+from greeks.expiry_time import (
+    calendar_years_to_expiry,
+    expiry_close_epoch,
+    time_to_expiry_years,
+    times_to_expiry_years,
+)
 from greeks.option_greeks import GREEK_NAMES, Greeks, black76_greeks, bsm_greeks
 
 __all__ = [
@@ -36,6 +41,8 @@ __all__ = [
     "bsm_greeks",
     "bsm_implied_volatility",
     "bsm_price",
+    "calendar_years_to_expiry",
+    "expiry_close_epoch",
     "time_to_expiry_years",
     "times_to_expiry_years",
 ]

@@ -26,11 +26,30 @@ SESSION_OPEN_MINUTE = 9 * 60 + 15
 SESSION_CLOSE_MINUTE = 15 * 60 + 30  # contracts expire at the normal close
 SESSION_MINUTES = SESSION_CLOSE_MINUTE - SESSION_OPEN_MINUTE  # 375
 MINUTES_PER_CALENDAR_YEAR = 365 * 1440
+SECONDS_PER_CALENDAR_YEAR = MINUTES_PER_CALENDAR_YEAR * 60.0
 MINUTES_PER_TRADING_YEAR = 252 * SESSION_MINUTES
 # The close in UTC minutes after midnight of the same date (15:30 IST = 10:00 UTC).
 _CLOSE_UTC_MINUTE = SESSION_CLOSE_MINUTE - 330
 
 Basis = Literal["calendar", "trading"]
+
+
+def expiry_close_epoch(expiry: date) -> float:
+    """15:30 IST on ``expiry`` (when NSE contracts expire), in Unix epoch seconds."""
+    midnight = datetime(expiry.year, expiry.month, expiry.day, tzinfo=IST)
+    return midnight.timestamp() + SESSION_CLOSE_MINUTE * 60
+
+
+def calendar_years_to_expiry(now_epoch: ArrayLike, expiry_epoch: ArrayLike) -> NDArray[np.float64]:
+    """Calendar-basis years between epoch seconds, 0 after expiry (vectorized, no datetimes).
+
+    The same minutes / (365 x 1440) as ``time_to_expiry_years``, in the form the tick path and
+    the simulator hold their times in (``expiry_epoch`` from ``expiry_close_epoch``).
+    """
+    now = np.asarray(now_epoch, dtype=np.float64)
+    expiry = np.asarray(expiry_epoch, dtype=np.float64)
+    years: NDArray[np.float64] = np.maximum(expiry - now, 0.0) / SECONDS_PER_CALENDAR_YEAR
+    return years
 
 
 def _now_in_ist(now: datetime) -> datetime:

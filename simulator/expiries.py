@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Final
 
-from simulator.clock import IST, SESSION_CLOSE
+from greeks.engine import expiry_close_epoch
+from simulator.clock import IST
 
 TUESDAY: Final = 1
 _MONTHS: Final = tuple("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())
@@ -50,7 +51,7 @@ def weekly_expiries(today: date, count: int, *, monthlies: set[date]) -> list[da
 
 def expiry_close(expiry: date) -> datetime:
     """Contracts expire at the 15:30 IST close of their expiry date."""
-    return datetime(expiry.year, expiry.month, expiry.day, *SESSION_CLOSE, tzinfo=IST)
+    return datetime.fromtimestamp(expiry_close_epoch(expiry), IST)
 
 
 def option_symbol(prefix: str, expiry: date, strike: float, *, monthly: bool, call: bool) -> str:

@@ -16,7 +16,7 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from greeks.engine import bsm_price
+from greeks.engine import bsm_price, calendar_years_to_expiry
 from kite_wire.instruments_csv import InstrumentRow
 from kite_wire.segments import INDICES, instrument_token
 from simulator.clock import IST
@@ -32,7 +32,6 @@ from simulator.path import (
 from simulator.smile import smile_vol
 from simulator.universe import KIND_FUTURE, KIND_INDEX, KIND_OPTION, Universe, build_universe
 
-SECONDS_PER_YEAR: Final = 365.0 * 86_400.0
 DEPTH_LEVELS: Final = 5
 
 FloatArray = npt.NDArray[np.float64]
@@ -44,8 +43,8 @@ class Clock(Protocol):
 
 
 def years_to_expiry(now: npt.ArrayLike, expiry_epoch: npt.ArrayLike) -> FloatArray:
-    """Calendar-basis years to the 15:30 IST expiry (the units the Greeks engine takes)."""
-    return (np.asarray(expiry_epoch, dtype=np.float64) - np.asarray(now)) / SECONDS_PER_YEAR
+    """Calendar-basis years to the 15:30 IST expiry, 0 after it (the engine's own measure)."""
+    return calendar_years_to_expiry(now, expiry_epoch)
 
 
 @dataclass(frozen=True, slots=True)

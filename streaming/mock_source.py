@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
-from greeks.engine import bsm_price
+from greeks.engine import bsm_price, calendar_years_to_expiry
 from kite_wire.packets import PacketKind, encode_frame, encode_packets, packet_kind
 from kite_wire.segments import INDICES, instrument_token
 from simulator.clock import VirtualClock, session_start_for
@@ -31,7 +31,6 @@ from simulator.config import MarketConfig
 from simulator.market import MarketModel
 from simulator.smile import smile_vol
 from streaming.feed.connection import FrameHandler
-from streaming.pipeline.enrich import SECONDS_PER_CALENDAR_YEAR
 from streaming.pipeline.instruments import KIND_INDEX, KIND_OPTION, InstrumentTable
 
 log = structlog.get_logger(__name__)
@@ -138,7 +137,7 @@ class MockFeed:
             ]
         )
         kind = table.kind[positions]
-        t = np.maximum(table.expiry_epoch[positions] - second, 0.0) / SECONDS_PER_CALENDAR_YEAR
+        t = calendar_years_to_expiry(second, table.expiry_epoch[positions])
         rate = self._config.rate
         strike = np.where(kind == KIND_OPTION, table.strike[positions], spot)
         sigma = smile_vol(spot=spot, strike=strike, t_years=t, rate=rate, params=self._config.smile)

@@ -16,10 +16,15 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from greeks.engine import IVReason, bsm_greeks, bsm_implied_volatility, times_to_expiry_years
+from greeks.engine import (
+    IVReason,
+    bsm_greeks,
+    bsm_implied_volatility,
+    calendar_years_to_expiry,
+    times_to_expiry_years,
+)
 from streaming.config import GreeksConfig
 
-SECONDS_PER_CALENDAR_YEAR: Final = 365.0 * 86_400.0
 NO_UNDERLYING_PRICE: Final = "no_underlying_price"
 _LABELS: Final = tuple(None if r == IVReason.OK else r.label for r in IVReason)
 
@@ -53,8 +58,7 @@ def years_to_expiry(
     tick from epoch seconds; the trading basis asks the engine once for the batch's latest time.
     """
     if basis == "calendar":
-        years: FloatArray = np.maximum(expiry_epoch - now_epoch, 0.0) / SECONDS_PER_CALENDAR_YEAR
-        return years
+        return calendar_years_to_expiry(now_epoch, expiry_epoch)
     latest = float(now_epoch.max()) if now_epoch.size else 0.0
     return times_to_expiry_years(
         datetime.fromtimestamp(latest, UTC), expiry_day, basis="trading", holidays=holidays

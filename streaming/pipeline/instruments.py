@@ -9,20 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 
+from greeks.engine import expiry_close_epoch
 from kite_wire.instruments_csv import OPTION_TYPES
 
 KIND_INDEX: Final = 0
 KIND_OPTION: Final = 1
 KIND_OTHER: Final = 2  # futures and other tradables: snapshot in `latest`, no Greeks
-IST: Final = timezone(timedelta(hours=5, minutes=30), "IST")
-EXPIRY_TIME: Final = time(15, 30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +40,6 @@ class InstrumentMeta:
     tick_size: float = 0.05
     underlying_token: int | None = None  # the index that prices an option
     is_index: bool = False
-
-
-def expiry_epoch(expiry: date) -> float:
-    """15:30 IST on ``expiry``, in epoch seconds (when NSE contracts expire)."""
-    return datetime.combine(expiry, EXPIRY_TIME, tzinfo=IST).timestamp()
 
 
 def _head(meta: InstrumentMeta) -> bytes:
@@ -85,7 +79,7 @@ class InstrumentTable:
         self.strike = np.array([m.strike for m in metas], dtype=np.float64)
         self.is_call = np.array([m.instrument_type == "CE" for m in metas], dtype=np.bool_)
         self.expiry_epoch = np.array(
-            [expiry_epoch(m.expiry) if m.expiry else np.nan for m in metas], dtype=np.float64
+            [expiry_close_epoch(m.expiry) if m.expiry else np.nan for m in metas], dtype=np.float64
         )
         self.expiry_day = np.array(
             [np.datetime64(m.expiry, "D") if m.expiry else np.datetime64("NaT") for m in metas],

@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
-from greeks.expiry_time import IST, time_to_expiry_years, times_to_expiry_years
+from greeks.expiry_time import (
+    IST,
+    calendar_years_to_expiry,
+    expiry_close_epoch,
+    time_to_expiry_years,
+    times_to_expiry_years,
+)
 
 FRIDAY_CLOSE = datetime(2026, 1, 2, 15, 30, tzinfo=IST)  # Friday 2 Jan 2026
 TUESDAY = date(2026, 1, 6)
@@ -73,3 +79,14 @@ def test_vectorized_variant_matches_the_scalar_one() -> None:
         ]
         np.testing.assert_allclose(vector, scalar, rtol=1e-15)
         assert vector[0] == 0.0
+
+
+def test_epoch_form_agrees_with_the_datetime_form() -> None:
+    expiry = date(2026, 12, 29)
+    close = expiry_close_epoch(expiry)
+    assert close == datetime(2026, 12, 29, 10, 0, tzinfo=UTC).timestamp()  # 15:30 IST
+    now = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+    assert float(calendar_years_to_expiry(now.timestamp(), close)) == pytest.approx(
+        time_to_expiry_years(now, expiry), abs=1e-15
+    )
+    assert float(calendar_years_to_expiry(close + 60.0, close)) == 0.0  # after expiry

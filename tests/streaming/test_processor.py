@@ -10,9 +10,10 @@ import orjson
 import pytest
 
 from greeks.engine import bsm_price
+from greeks.engine import expiry_close_epoch as expiry_epoch
 from kite_wire.packets import PacketKind, encode_frame, encode_packets, frame_from_packets
 from streaming.config import GreeksConfig
-from streaming.pipeline.instruments import InstrumentMeta, InstrumentTable, expiry_epoch
+from streaming.pipeline.instruments import InstrumentMeta, InstrumentTable
 from streaming.pipeline.processor import TickProcessor
 from streaming.publish.resp import Chunk
 
