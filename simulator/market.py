@@ -184,37 +184,12 @@ class MarketModel:
         """Model price (tick-rounded) of instruments at ``positions`` given their spot."""
         u = self.universe
         pos = np.asarray(positions, dtype=np.intp)
-        s = np.asarray(spot, dtype=np.float64)
-        t = years_to_expiry(epoch, u.expiry_epoch[pos])
         kind = u.kind[pos]
-        rate = self.config.rate
-        out = np.round(s, 2)
-        fut = kind == KIND_FUTURE
-        if np.any(fut):
-            out = np.where(
-                fut, _tick(s * np.exp(rate * np.maximum(t, 0.0)), self.config.tick_size), out
-            )
-        opt = kind == KIND_OPTION
-        if np.any(opt):
-            strike = u.strike[pos]
-            sigma = smile_vol(
-                spot=s,
-                strike=np.where(opt, strike, s),
-                t_years=t,
-                rate=rate,
-                params=self.config.smile,
-            )
-            theo = bsm_price(
-                spot=s,
-                strike=np.where(opt, strike, s),
-                t_years=t,
-                rate=rate,
-                sigma=sigma,
-                is_call=u.is_call[pos],
-            )
-            priced = np.maximum(_tick(theo, self.config.tick_size), self.config.tick_size)
-            out = np.where(opt, priced, out)
-        return out
+        return instrument_prices(
+            spot=spot, t_years=years_to_expiry(epoch, u.expiry_epoch[pos]), strike=u.strike[pos],
+            is_call=u.is_call[pos], is_option=kind == KIND_OPTION, is_future=kind == KIND_FUTURE,
+            config=self.config,
+        )  # fmt: skip
 
     def _compute(self, epoch: int) -> MarketState:
         u = self.universe
@@ -320,6 +295,35 @@ class _UnderlyingDay:
             )
         columns = np.array(rows, dtype=np.float64).T
         return cls(*columns)
+
+
+def instrument_prices(
+    *,
+    spot: npt.ArrayLike,
+    t_years: npt.ArrayLike,
+    strike: npt.ArrayLike,
+    is_call: npt.ArrayLike,
+    is_option: npt.NDArray[np.bool_],
+    is_future: npt.NDArray[np.bool_],
+    config: MarketConfig,
+) -> FloatArray:
+    """The model's prices (pure): options from the smile through our engine, futures at the
+    forward, indices at the spot; tradables rounded to the tick (options at least one tick).
+
+    The simulator prices its universe with it, and the worker's mock mode its subscriptions.
+    """
+    s = np.asarray(spot, dtype=np.float64)
+    t = np.asarray(t_years, dtype=np.float64)
+    rate, tick = config.rate, config.tick_size
+    out = np.round(s, 2)
+    if np.any(is_future):
+        out = np.where(is_future, _tick(s * np.exp(rate * np.maximum(t, 0.0)), tick), out)
+    if np.any(is_option):
+        k = np.where(is_option, strike, s)
+        sigma = smile_vol(spot=s, strike=k, t_years=t, rate=rate, params=config.smile)
+        theo = bsm_price(spot=s, strike=k, t_years=t, rate=rate, sigma=sigma, is_call=is_call)
+        out = np.where(is_option, np.maximum(_tick(theo, tick), tick), out)
+    return out
 
 
 def _tick(values: npt.ArrayLike, tick: float) -> FloatArray:

@@ -23,15 +23,14 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
-from greeks.engine import bsm_price, calendar_years_to_expiry
+from greeks.engine import calendar_years_to_expiry
 from kite_wire.packets import PacketKind, encode_frame, encode_packets, packet_kind
 from kite_wire.segments import INDICES, instrument_token
 from simulator.clock import VirtualClock, session_start_for
 from simulator.config import MarketConfig
-from simulator.market import MarketModel
-from simulator.smile import smile_vol
+from simulator.market import MarketModel, instrument_prices
 from streaming.feed.connection import FrameHandler
-from streaming.pipeline.instruments import KIND_INDEX, KIND_OPTION, InstrumentTable
+from streaming.pipeline.instruments import KIND_OPTION, KIND_OTHER, InstrumentTable
 
 log = structlog.get_logger(__name__)
 
@@ -137,20 +136,11 @@ class MockFeed:
             ]
         )
         kind = table.kind[positions]
-        t = calendar_years_to_expiry(second, table.expiry_epoch[positions])
-        rate = self._config.rate
-        strike = np.where(kind == KIND_OPTION, table.strike[positions], spot)
-        sigma = smile_vol(spot=spot, strike=strike, t_years=t, rate=rate, params=self._config.smile)
-        option = bsm_price(
-            spot=spot, strike=strike, t_years=t, rate=rate, sigma=sigma,
-            is_call=table.is_call[positions],
+        return instrument_prices(
+            spot=spot, t_years=calendar_years_to_expiry(second, table.expiry_epoch[positions]),
+            strike=table.strike[positions], is_call=table.is_call[positions],
+            is_option=kind == KIND_OPTION, is_future=kind == KIND_OTHER, config=self._config,
         )  # fmt: skip
-        tick = self._config.tick_size
-        option = np.maximum(np.round(np.round(option / tick) * tick, 2), tick)
-        future = np.round(np.round(spot * np.exp(rate * np.nan_to_num(t)) / tick) * tick, 2)
-        return np.where(
-            kind == KIND_INDEX, np.round(spot, 2), np.where(kind == KIND_OPTION, option, future)
-        )
 
     async def run(self) -> None:
         """Forever (supervised): one frame per tick interval into the processor."""
