@@ -139,11 +139,11 @@ def _metas(rows, meta_type) -> list:
 
 
 def _processor(table, sink):
-    from streaming.config import GreeksConfig  # noqa: PLC0415
+    from greeks.engine import GreeksDefaults  # noqa: PLC0415
     from streaming.pipeline.processor import TickProcessor  # noqa: PLC0415
 
     return TickProcessor(
-        table=table, greeks=GreeksConfig(), prefix="bench", options_stream_maxlen=100_000,
+        table=table, greeks=GreeksDefaults(), prefix="bench", options_stream_maxlen=100_000,
         bars_stream_maxlen=10_000, is_mock=True, sink=sink, account_id=0,
     )  # fmt: skip
 

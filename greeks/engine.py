@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal
 
 import numpy as np
@@ -59,6 +60,8 @@ class GreeksDefaults:
     rate: float = 0.10
     dividend_yield: float = 0.0
     basis: Literal["calendar", "trading"] = "calendar"
+    # Exchange holidays, which the "trading" basis skips (the calendar basis ignores them).
+    holidays: frozenset[date] = frozenset()
 
 
 def _undiscounted_black(

@@ -7,9 +7,10 @@ view and the health check (the edges); everything below them receives a `WorkerC
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 from typing import Final
+
+from greeks.engine import GreeksDefaults
 
 # Exit codes of ``manage.py run_account`` (documented in docs/streaming.md).
 EXIT_OK: Final = 0  # drained after SIGTERM/SIGINT
@@ -54,22 +55,13 @@ class PublishConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class GreeksConfig:
-    rate: float = 0.10
-    dividend_yield: float = 0.0
-    basis: str = "calendar"
-    # Exchange holidays, which the "trading" basis skips (the calendar basis ignores them).
-    holidays: frozenset[date] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
 class WorkerConfig:
     """Everything one account worker needs besides its credentials."""
 
     account_id: int
     publish: PublishConfig
     feed: FeedConfig = field(default_factory=FeedConfig)
-    greeks: GreeksConfig = field(default_factory=GreeksConfig)
+    greeks: GreeksDefaults = field(default_factory=GreeksDefaults)
     is_mock_feed: bool = False  # the account streams from the simulator: mark messages is_mock
     mock_mode: MockMode = MockMode.OFF
     mock_tick_seconds: float = 1.0

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 
 from accounts.models import Account
-from streaming.config import FeedConfig, GreeksConfig, MockMode, PublishConfig, WorkerConfig
+from greeks.engine import GreeksDefaults
+from greeks.expiry_time import Basis
+from streaming.config import FeedConfig, MockMode, PublishConfig, WorkerConfig
 from subscriptions.market_calendar import nse_calendar
 
 
@@ -34,10 +38,10 @@ def configured_worker(
             reconnect_max_seconds=settings.STREAMING_RECONNECT_MAX_SECONDS,
             rate_limited_seconds=settings.STREAMING_RATE_LIMITED_SECONDS,
         ),
-        greeks=GreeksConfig(
+        greeks=GreeksDefaults(
             rate=settings.GREEKS_RISK_FREE_RATE,
             dividend_yield=settings.GREEKS_DIVIDEND_YIELD,
-            basis=settings.GREEKS_TIME_BASIS,
+            basis=cast(Basis, settings.GREEKS_TIME_BASIS),  # validated by the settings
             holidays=nse_calendar().holidays,
         ),
         is_mock_feed=settings.STREAMING_FEED_IS_MOCK if is_mock_feed is None else is_mock_feed,

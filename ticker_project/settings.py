@@ -78,6 +78,8 @@ TICKER_CHANNEL_PREFIX: str = env.str("TICKER_CHANNEL_PREFIX", default="ticker:ni
 GREEKS_RISK_FREE_RATE: float = env.float("GREEKS_RISK_FREE_RATE", default=0.10)
 GREEKS_DIVIDEND_YIELD: float = env.float("GREEKS_DIVIDEND_YIELD", default=0.0)
 GREEKS_TIME_BASIS: str = env.str("GREEKS_TIME_BASIS", default="calendar")
+if GREEKS_TIME_BASIS not in ("calendar", "trading"):
+    raise ImproperlyConfigured("GREEKS_TIME_BASIS must be calendar or trading")
 
 # --- Django ---------------------------------------------------------------------------------
 INSTALLED_APPS = [

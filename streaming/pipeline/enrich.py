@@ -17,13 +17,13 @@ import numpy as np
 import numpy.typing as npt
 
 from greeks.engine import (
+    GreeksDefaults,
     IVReason,
     bsm_greeks,
     bsm_implied_volatility,
     calendar_years_to_expiry,
     times_to_expiry_years,
 )
-from streaming.config import GreeksConfig
 
 NO_UNDERLYING_PRICE: Final = "no_underlying_price"
 _LABELS: Final = tuple(None if r == IVReason.OK else r.label for r in IVReason)
@@ -72,7 +72,7 @@ def price_options(
     strike: FloatArray,
     is_call: npt.NDArray[np.bool_],
     t_years: FloatArray,
-    config: GreeksConfig,
+    config: GreeksDefaults,
 ) -> OptionPricing:
     """One IV solve and one Greeks evaluation for the whole batch."""
     solved = bsm_implied_volatility(

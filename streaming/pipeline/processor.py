@@ -16,8 +16,8 @@ import numpy.typing as npt
 import orjson
 import structlog
 
+from greeks.engine import GreeksDefaults
 from kite_wire.packets import MODE_FULL, MODE_LTP, DecodedBatch, decode_frame
-from streaming.config import GreeksConfig
 from streaming.metrics import MALFORMED_PACKETS, TICKS
 from streaming.pipeline.bars import BarAggregator
 from streaming.pipeline.enrich import price_options, years_to_expiry
@@ -39,7 +39,7 @@ class TickProcessor:
         self,
         *,
         table: InstrumentTable,
-        greeks: GreeksConfig,
+        greeks: GreeksDefaults,
         prefix: str,
         options_stream_maxlen: int,
         bars_stream_maxlen: int,

@@ -9,10 +9,9 @@ import numpy as np
 import orjson
 import pytest
 
-from greeks.engine import bsm_price
+from greeks.engine import GreeksDefaults, bsm_price
 from greeks.engine import expiry_close_epoch as expiry_epoch
 from kite_wire.packets import PacketKind, encode_frame, encode_packets, frame_from_packets
-from streaming.config import GreeksConfig
 from streaming.pipeline.instruments import InstrumentMeta, InstrumentTable
 from streaming.pipeline.processor import TickProcessor
 from streaming.publish.resp import Chunk
@@ -39,7 +38,7 @@ def _table() -> InstrumentTable:
 
 def _processor(chunks: list[Chunk]) -> TickProcessor:
     return TickProcessor(
-        table=_table(), greeks=GreeksConfig(), prefix="t", options_stream_maxlen=100,
+        table=_table(), greeks=GreeksDefaults(), prefix="t", options_stream_maxlen=100,
         bars_stream_maxlen=100, is_mock=False, sink=chunks.append, account_id=1,
     )  # fmt: skip
 
