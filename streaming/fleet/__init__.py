@@ -1,1 +1,1 @@
-"""The fleet: one supervised ``run_account`` child per account, leases across hosts (docs/fleet.md)."""
+"""The fleet: one supervised `run_account` child per account, leases across hosts."""

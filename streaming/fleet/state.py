@@ -104,12 +104,12 @@ def encode(record: WorkerRecord | FleetRecord | FleetCommand | LeaseHolder) -> b
 def _object(raw: bytes | str) -> dict[str, Any]:
     payload = orjson.loads(raw)
     if not isinstance(payload, dict):
-        raise ValueError("not a JSON object")
+        raise TypeError("not a JSON object")
     return payload
 
 
 def decode_worker(raw: bytes | str) -> WorkerRecord:
-    """A ``WorkerRecord`` from its JSON; ``ValueError``/``TypeError`` when it is not one."""
+    """A ``WorkerRecord`` from its JSON; ``ValueError`` or ``TypeError`` when it is not one."""
     return WorkerRecord(**_object(raw))
 
 
