@@ -8,7 +8,13 @@ from accounts.urls import api_router as accounts_api_router
 from streaming.api import QuotesView
 from subscriptions.urls import api_router as subscriptions_api_router
 from ticker_project.health import health_view
+from ticker_project.market_time import market_zone_label
 from ticker_project.metrics import metrics_view
+
+# Every admin page says which zone its times are in (ticker_project/market_time.py).
+admin.site.site_header = f"Ticker fleet admin · times in {market_zone_label()}"
+admin.site.site_title = "Ticker fleet admin"
+handler500 = "ticker_project.outage.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
