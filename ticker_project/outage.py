@@ -2,8 +2,10 @@
 
 Three places see such an error: DRF's exception handler (API views, token authentication
 included), ``StoreOutageMiddleware.process_exception`` (any other view: admin, Kite callback;
-also with DEBUG on, before Django's debug page) and ``server_error`` (``handler500``: whatever
-escapes elsewhere, e.g. in a middleware). API paths get JSON ``{"detail": ...}``, pages get the
+also with DEBUG on, before Django's debug page) and, for an error raised in a middleware (a
+session read while logging the user), Django's ``got_request_exception`` signal, which tags the
+request so that the middleware replaces the 500 (or debug page) with the 503; ``server_error``
+(``handler500``) does the same for DEBUG off. API paths get JSON ``{"detail": ...}``, pages get the
 plain ``503.html``. Nothing is cached: the next request tries the stores again, so the service
 recovers by itself once they are back.
 """
@@ -17,6 +19,7 @@ from typing import Any, Final
 import kombu.exceptions
 import redis.exceptions
 import structlog
+from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
@@ -79,27 +82,46 @@ def outage_response(request: HttpRequest, store: str) -> HttpResponse:
     return response
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus 503 JSON for an unreachable database or Redis."""
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
+    """DRF's handler, plus 503 JSON for an unreachable database or Redis.
+
+    A plain JsonResponse, not a DRF Response: whatever the view renders (the schema view
+    speaks YAML), an outage answers JSON.
+    """
     store = outage_store(exc)
     if store is None:
-        return exception_handler(exc, context)
-    _record(context["request"], store, exc)
-    return Response(
-        {"detail": _reason(store)},
-        status=503,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+        response: Response | None = exception_handler(exc, context)
+        return response
+    request = context["request"]
+    _record(request, store, exc)
+    return outage_response(request, store)
+
+
+_OUTAGE_ATTRIBUTE: Final = "_ticker_store_outage"
+
+
+def _tag_outage(sender: object, request: HttpRequest | None = None, **_kwargs: Any) -> None:
+    """``got_request_exception``: note on the request which store the uncaught error was."""
+    exc = sys.exc_info()[1]
+    store = outage_store(exc)
+    if request is not None and store is not None and exc is not None:
+        setattr(request, _OUTAGE_ATTRIBUTE, store)
+        _record(request, store, exc)
 
 
 class StoreOutageMiddleware:
-    """Answers 503 for a store outage raised in any view (API or not)."""
+    """Answers 503 for a store outage raised in any view or inner middleware (API or not)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        got_request_exception.connect(_tag_outage, dispatch_uid="ticker-store-outage")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        store: str | None = getattr(request, _OUTAGE_ATTRIBUTE, None)
+        if store is not None and response.status_code == 500:
+            return outage_response(request, store)
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         store = outage_store(exception)
@@ -111,10 +133,8 @@ class StoreOutageMiddleware:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: 503 for an outage raised outside a view, else the plain ``500.html``."""
-    exc = sys.exc_info()[1]
-    store = outage_store(exc)
-    if store is not None and exc is not None:
-        _record(request, store, exc)
+    store = outage_store(sys.exc_info()[1])
+    if store is not None:  # counted and logged by _tag_outage
         return outage_response(request, store)
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"detail": "internal server error"}, status=500)
