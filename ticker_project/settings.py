@@ -232,6 +232,8 @@ CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_RESULT_EXPIRES = timedelta(days=env.int("CELERY_RESULT_EXPIRES_DAYS", default=7))
 CELERY_TASK_TRACK_STARTED = True
+# The worker node's own Prometheus metrics port (0: off); ticker_project/celery_metrics.py.
+CELERY_METRICS_PORT: int = env.int("CELERY_METRICS_PORT", default=0)
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = MARKET_TIME_ZONE
