@@ -14,6 +14,9 @@ from ticker_project.metrics import metrics_view
 # Every admin page says which zone its times are in (ticker_project/market_time.py).
 admin.site.site_header = f"Ticker fleet admin · times in {market_zone_label()}"
 admin.site.site_title = "Ticker fleet admin"
+handler400 = "ticker_project.error_views.bad_request"
+handler403 = "ticker_project.error_views.permission_denied"
+handler404 = "ticker_project.error_views.page_not_found"
 handler500 = "ticker_project.outage.server_error"
 
 urlpatterns = [

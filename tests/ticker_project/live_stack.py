@@ -104,8 +104,8 @@ class LiveServer:
         if self.process.poll() is not None:
             raise RuntimeError(f"gunicorn exited: {self.logs()}")
         try:
-            requests.get(f"{self.url}/metrics", timeout=2)
-        except requests.ConnectionError:
+            requests.get(f"{self.url}/metrics", timeout=5)
+        except (requests.ConnectionError, requests.Timeout):
             return False
         return True
 
