@@ -113,7 +113,7 @@ def _table_from_simulator(api_root: str):
 
 def _metas(rows, meta_type) -> list:
     from kite_wire.segments import INDICES, instrument_token  # noqa: PLC0415
-    from simulator.config import MarketConfig  # noqa: PLC0415
+    from market_model.config import MarketConfig  # noqa: PLC0415
 
     index_of = {
         spec.name: instrument_token(spec.index_exchange_token, INDICES)
@@ -344,10 +344,10 @@ class _PacedFeeder:
         from dataclasses import replace  # noqa: PLC0415
 
         from kite_wire.packets import PacketKind, encode_packets  # noqa: PLC0415
-        from simulator.clock import VirtualClock, session_start_for  # noqa: PLC0415
-        from simulator.config import BANKNIFTY, NIFTY, MarketConfig  # noqa: PLC0415
-        from simulator.market import MarketModel  # noqa: PLC0415
-        from simulator.universe import KIND_INDEX  # noqa: PLC0415
+        from market_model.clock import VirtualClock, session_start_for  # noqa: PLC0415
+        from market_model.config import BANKNIFTY, NIFTY, MarketConfig  # noqa: PLC0415
+        from market_model.market import MarketModel  # noqa: PLC0415
+        from market_model.universe import KIND_INDEX  # noqa: PLC0415
         from simulator.ws import state_columns  # noqa: PLC0415
 
         config = MarketConfig(

@@ -17,8 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from subscriptions.underlying_price import latest_key
-from ticker_project.redis_factory import build_redis
+from contract.names import latest_key
+from infra.redis_factory import build_redis
 
 MAX_TOKENS: Final = 1000
 MAX_TOKEN_VALUE: Final = 0xFFFFFFFF

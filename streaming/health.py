@@ -11,7 +11,7 @@ from collections.abc import Callable
 import redis
 from redis.exceptions import RedisError
 
-from streaming.heartbeat import heartbeat_key
+from contract.names import heartbeat_key
 from subscriptions.models import Subscription, SubscriptionStatus
 
 # (status, reason) as ticker_project.health.CheckResult takes it (no import: that module

@@ -32,11 +32,13 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from contract.names import control_channel, heartbeat_key, latest_key
+from contract.snapshot import price_from_snapshot
 from streaming.config import MockMode, WorkerConfig
 from streaming.control import ReloadCoalescer, listen_for_reloads
 from streaming.feed.credentials import FeedUrl
 from streaming.feed.pool import FeedPool
-from streaming.heartbeat import TickRate, heartbeat_key, write_heartbeats
+from streaming.heartbeat import TickRate, write_heartbeats
 from streaming.metrics import CAPACITY_REJECTED, RELOADS
 from streaming.mock_source import MockFeed, modelled_index_tokens
 from streaming.pipeline.instruments import InstrumentTable
@@ -44,8 +46,6 @@ from streaming.pipeline.processor import TickProcessor
 from streaming.publish.redis_publisher import RedisPublisher
 from streaming.subscription_source import SubscriptionSet
 from streaming.supervisor import TaskSupervisor
-from subscriptions.control_channel import control_channel
-from subscriptions.underlying_price import latest_key, price_from_snapshot
 
 log = structlog.get_logger(__name__)
 

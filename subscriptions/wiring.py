@@ -15,12 +15,12 @@ from kiteconnect import KiteConnect
 
 from accounts.selectors import accounts_streamable
 from accounts.wiring import configured_kite_factory
+from infra.redis_factory import build_redis
 from subscriptions.control_channel import ControlPublisher
 from subscriptions.kite_dump import DumpSource, dump_sources
 from subscriptions.locks import single_flight
 from subscriptions.market_calendar import MarketCalendar, nse_calendar
 from subscriptions.underlying_price import UnderlyingPriceSource
-from ticker_project.redis_factory import build_redis
 
 
 def configured_redis() -> redis.Redis:

@@ -20,10 +20,10 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 
+from infra.redis_factory import build_redis
 from streaming.health import check_worker_heartbeats
 from subscriptions.health import assignment_health
 from ticker_project.metrics import HEALTH_CHECK_FAILURES
-from ticker_project.redis_factory import build_redis
 
 log = structlog.get_logger(__name__)
 

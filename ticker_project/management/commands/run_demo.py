@@ -33,8 +33,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import Account
 from accounts.services.account import SecretsUpdate, account_create, account_enable, account_update
 from accounts.wiring import configured_cipher
+from contract.names import STREAM_DATA_FIELD, options_channel, options_stream, underlying_channel
+from infra.redis_factory import build_redis
 from ticker_project.embedded_redis import start_embedded_redis
-from ticker_project.redis_factory import build_redis
 
 log = structlog.get_logger(__name__)
 
@@ -205,22 +206,26 @@ class Command(BaseCommand):
             + f"  Quotes:     {base}/api/v1/quotes/?tokens=256265 (log in first)\n"
             + f"  Simulator:  {simulator['api_root']} (Kite REST), {simulator['ws_root']} (ticks)\n"
             + f"  Accounts:   {names}, one streaming worker each\n"
-            + f"  Redis:      {settings.REDIS_URL}, channels {prefix}:options and "
-            + f"{prefix}:underlying\n"
+            + f"  Redis:      {settings.REDIS_URL}, channels {options_channel(prefix)} and "
+            + f"{underlying_channel(prefix)}\n"
             + "  Ticks:      make tail   (in another terminal)\n"
             + "  Stop with Ctrl-C.\n"
         )
 
     def _report_first_tick(self) -> None:
         """Wait (bounded) for the first option tick on the replay stream and show it."""
-        stream = f"{settings.TICKER_CHANNEL_PREFIX}:options:stream"
+        stream = options_stream(settings.TICKER_CHANNEL_PREFIX)
         client = build_redis(settings.REDIS_URL, timeout_seconds=5.0)
         deadline = time.monotonic() + FIRST_TICK_SECONDS
         try:
             while time.monotonic() < deadline and not self._stopping:
                 entries: Any = client.xrevrange(stream, count=1)
                 if entries:
-                    priced = [m for m in orjson.loads(entries[0][1][b"data"]) if m.get("iv")]
+                    priced = [
+                        m
+                        for m in orjson.loads(entries[0][1][STREAM_DATA_FIELD.encode()])
+                        if m.get("iv")
+                    ]
                     if priced:
                         # The one nearest the money says the most about the pricing.
                         tick = min(priced, key=lambda m: abs(abs(m["delta"]) - 0.5))

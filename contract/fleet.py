@@ -1,5 +1,7 @@
 """What a fleet publishes about itself and its children, and what it listens for (pure).
 
+Part of the published contract (``contract``); moved here from ``streaming.fleet.state``.
+
 This module is the interface between the fleet supervisor (``run_fleet``, which writes these
 records) and the ops views (health, ``/api/v1/fleet/``, the admin, which read them). Keys, with
 ``prefix`` = ``TICKER_CHANNEL_PREFIX``:
