@@ -77,7 +77,7 @@ def imports_of(module: str) -> frozenset[str]:
 
 
 def top(name: str) -> str:
-    return name.split(".")[0]
+    return name.split(".", maxsplit=1)[0]
 
 
 def within(name: str, prefixes: Iterable[str]) -> bool:
