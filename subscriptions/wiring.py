@@ -15,7 +15,7 @@ from kiteconnect import KiteConnect
 
 from accounts.selectors import accounts_streamable
 from accounts.wiring import configured_kite_factory
-from infra.redis_factory import build_redis
+from infra.redis_factory import process_redis
 from subscriptions.control_channel import ControlPublisher
 from subscriptions.kite_dump import DumpSource, dump_sources
 from subscriptions.locks import single_flight
@@ -24,7 +24,8 @@ from subscriptions.underlying_price import UnderlyingPriceSource
 
 
 def configured_redis() -> redis.Redis:
-    return build_redis(settings.REDIS_URL)
+    """This process's shared client (one pool per process, never one per call)."""
+    return process_redis(settings.REDIS_URL)
 
 
 def configured_prefix() -> str:
