@@ -12,6 +12,8 @@ from collections.abc import Mapping
 import orjson
 import structlog
 
+from contract.messages import PRICE, TS
+
 log = structlog.get_logger(__name__)
 
 
@@ -36,12 +38,12 @@ def price_from_snapshot(
     if not isinstance(payload, Mapping):
         log.warning("underlying_snapshot_invalid", problem="not an object")
         return None
-    price = positive_number(payload.get("price"))
-    ts = positive_number(payload.get("ts"))
+    price = positive_number(payload.get(PRICE))
+    ts = positive_number(payload.get(TS))
     if price is None:
-        log.warning("underlying_snapshot_invalid", field="price", value=payload.get("price"))
+        log.warning("underlying_snapshot_invalid", field="price", value=payload.get(PRICE))
         return None
     if ts is None or now_epoch - ts > max_age_seconds:
-        log.info("underlying_snapshot_stale", ts=payload.get("ts"), max_age=max_age_seconds)
+        log.info("underlying_snapshot_stale", ts=payload.get(TS), max_age=max_age_seconds)
         return None
     return price

@@ -33,6 +33,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import Account
 from accounts.services.account import SecretsUpdate, account_create, account_enable, account_update
 from accounts.wiring import configured_cipher
+from contract.messages import IV
 from contract.names import STREAM_DATA_FIELD, options_channel, options_stream, underlying_channel
 from infra.redis_factory import build_redis
 from ticker_project.embedded_redis import start_embedded_redis
@@ -224,7 +225,7 @@ class Command(BaseCommand):
                     priced = [
                         m
                         for m in orjson.loads(entries[0][1][STREAM_DATA_FIELD.encode()])
-                        if m.get("iv")
+                        if m.get(IV)
                     ]
                     if priced:
                         # The one nearest the money says the most about the pricing.
