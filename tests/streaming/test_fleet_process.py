@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import orjson
 import pytest
@@ -33,6 +34,7 @@ from tests.streaming.fleet_helpers import (
 from tests.streaming.helpers import (
     REPO_ROOT,
     ThrowawayRedis,
+    free_port,
     heartbeat,
     load_simulator_instruments,
     options_near_money,
@@ -43,6 +45,13 @@ from tests.streaming.helpers import (
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 PREFIX = settings.TICKER_CHANNEL_PREFIX
+
+
+def _scrape_with_ticks(port: int, *account_ids: int) -> str | None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    wanted = [f'streaming_ticks_total{{account="{a}",kind="all"}}' for a in account_ids]
+    return text if all(w in text for w in wanted) else None
 
 
 def _last_id(client: redis.Redis) -> bytes:
@@ -65,7 +74,9 @@ def test_killed_and_hung_children_are_replaced_and_sigterm_leaves_nothing(
     subscribe(first, nifty[:10])
     subscribe(second, nifty[10:])
     first_tokens = {i.instrument_token for i in nifty[:10]}
-    with run_fleet(fleet_env(redis_url=settings.REDIS_URL)) as fleet:
+    metrics_port = free_port()
+    env = fleet_env(redis_url=settings.REDIS_URL, FLEET_METRICS_PORT=str(metrics_port))
+    with run_fleet(env) as fleet:
         pid_a = fleet.wait_for(lambda: running_pid(redis_client, first.pk))
         pid_b = fleet.wait_for(lambda: running_pid(redis_client, second.pk))
         assert lease_pid(redis_client, first.pk) == pid_a
@@ -77,14 +88,19 @@ def test_killed_and_hung_children_are_replaced_and_sigterm_leaves_nothing(
         fleet.wait_for(
             lambda: (
                 (running_pid(redis_client, first.pk) or pid_a) != pid_a
-                and first_tokens <= _tokens_ticked_since(redis_client, since)
+                and first_tokens & _tokens_ticked_since(redis_client, since)
             ),
             timeout=5,
         )
         assert time.monotonic() - killed_at <= 5
+        fleet.wait_for(lambda: first_tokens <= _tokens_ticked_since(redis_client, since))
         record = worker_record(redis_client, first.pk)
         assert record is not None and record.restarts == 1
         assert record.last_exit_reason == "killed by SIGKILL"
+
+        # One scrape for the host: the fleet's metrics and every child's, the dead one's included.
+        scrape = fleet.wait_for(lambda: _scrape_with_ticks(metrics_port, first.pk, second.pk))
+        assert "fleet_child_restarts_total 1.0" in scrape
 
         # A second worker for an account that streams refuses, naming the holder.
         new_pid_a = running_pid(redis_client, first.pk)
