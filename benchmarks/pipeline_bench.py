@@ -338,9 +338,13 @@ class _PacedFeeder:
     """The simulator's model with a ~9,000-instrument chain, each instrument once a second,
     in frames every ``interval`` s over real WebSockets, stamped like the simulator's stress
     mode (exchange_timestamp = send second, last_traded_quantity = its microseconds). Each
-    connection gets only the tokens it subscribed to, as Kite serves them."""
+    connection gets only the tokens it subscribed to, as Kite serves them.
 
-    def __init__(self, interval: float) -> None:
+    ``stamp_volume``: also write the send time (microseconds, mod 2**32) into every packet's
+    ``volume_traded``, which workers publish unchanged as ``volume`` (the fleet benchmark reads
+    the latency back from Redis with it)."""
+
+    def __init__(self, interval: float, *, stamp_volume: bool = False) -> None:
         from dataclasses import replace  # noqa: PLC0415
 
         from kite_wire.packets import PacketKind, encode_packets  # noqa: PLC0415
@@ -365,6 +369,7 @@ class _PacedFeeder:
         )
         self.packets = encode_packets(PacketKind.FULL, state_columns(state, tradable, u.tokens))
         self.interval = interval
+        self.stamp_volume = stamp_volume
         self.port = _free_port()
         self.sent = 0
 
@@ -395,6 +400,8 @@ class _PacedFeeder:
                 now = time.time()
                 part["packet"]["exchange_timestamp"] = int(now)
                 part["packet"]["last_traded_quantity"] = int((now % 1.0) * 1_000_000)
+                if self.stamp_volume:
+                    part["packet"]["volume_traded"] = int(now * 1_000_000) & 0xFFFFFFFF
                 with_index = position < per_frame and index_packets.shape[0]
                 frame = encode_frame(index_packets, part) if with_index else encode_frame(part)
                 await ws.send(frame)
