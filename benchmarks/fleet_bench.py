@@ -61,8 +61,8 @@ def _setup() -> tuple[Any, Any]:
     return connection, old
 
 
-def _feeder_process(port_queue: Any, stop: Any) -> None:
-    feeder = _PacedFeeder(interval=0.01, stamp_volume=True)
+def _feeder_process(port_queue: Any, stop: Any, copies: int) -> None:
+    feeder = _PacedFeeder(interval=0.01, stamp_volume=True, copies=copies)
     port_queue.put(feeder.port)
     event = threading.Event()
     thread = threading.Thread(target=feeder.serve_forever, args=(event,), daemon=True)
@@ -72,29 +72,39 @@ def _feeder_process(port_queue: Any, stop: Any) -> None:
     thread.join(timeout=5)
 
 
-def _registry(limit: int | None) -> list[int]:
-    """The feeder's universe as the instrument registry; the tokens an account subscribes."""
+def _registry(copies: int, limit: int | None) -> list[list[int]]:
+    """The feeder's universe as the instrument registry; each account's tokens (one copy each).
+
+    An instrument is subscribed by one account at most, so every account gets its own full
+    account's worth: copy ``n`` is a NIFTY-like and a BANKNIFTY-like chain (~9,000 instruments).
+    """
     from datetime import UTC, datetime  # noqa: PLC0415
 
+    from kite_wire.segments import INDICES, instrument_token  # noqa: PLC0415
     from subscriptions.models import Underlying  # noqa: PLC0415
     from subscriptions.services.instruments import instruments_upsert  # noqa: PLC0415
 
-    feeder = _PacedFeeder(interval=0.01)  # the same seed and chain as the feeder process
+    feeder = _PacedFeeder(interval=0.01, copies=copies)  # the feeder process builds the same
     rows = list(feeder.model.universe.rows)
     instruments_upsert(rows=rows, now=datetime.now(UTC))
-    Underlying.objects.get_or_create(
-        name="NIFTY", defaults={"index_token": 256265, "index_tradingsymbol": "NIFTY 50",
-                                "strike_step": 50},
-    )  # fmt: skip
-    Underlying.objects.get_or_create(
-        name="BANKNIFTY", defaults={"index_token": 260105,
-                                    "index_tradingsymbol": "NIFTY BANK", "strike_step": 100},
-    )  # fmt: skip
-    tokens = [r.instrument_token for r in rows if r.segment != "INDICES"]
-    return tokens[:limit] if limit else tokens
+    for spec in feeder.model.config.underlyings:
+        Underlying.objects.get_or_create(
+            name=spec.name,
+            defaults={
+                "index_token": instrument_token(spec.index_exchange_token, INDICES),
+                "index_tradingsymbol": spec.index_symbol, "strike_step": int(spec.strike_step),
+            },
+        )  # fmt: skip
+    per_copy: list[list[int]] = []
+    names = [spec.name for spec in feeder.model.config.underlyings]
+    for copy in range(copies):
+        group = set(names[2 * copy : 2 * copy + 2])
+        tokens = [r.instrument_token for r in rows if r.segment != "INDICES" and r.name in group]
+        per_copy.append(tokens[:limit] if limit else tokens)
+    return per_copy
 
 
-def _accounts(count: int, ws_root: str, tokens: list[int]) -> list[int]:
+def _accounts(count: int, ws_root: str, tokens_per_account: list[list[int]]) -> list[int]:
     from accounts.models import Account, AccountStatus  # noqa: PLC0415
     from accounts.wiring import configured_cipher  # noqa: PLC0415
     from subscriptions.models import Instrument, Subscription  # noqa: PLC0415
@@ -115,13 +125,11 @@ def _accounts(count: int, ws_root: str, tokens: list[int]) -> list[int]:
             for n in range(count)
         ]
     )
-    ids = dict(
-        Instrument.objects.filter(instrument_token__in=tokens).values_list("instrument_token", "pk")
-    )
+    ids = dict(Instrument.objects.values_list("instrument_token", "pk"))
     Subscription.objects.bulk_create(
         [
             Subscription(instrument_id=ids[t], account=a, mode="full")
-            for a in accounts
+            for a, tokens in zip(accounts, tokens_per_account, strict=False)
             for t in tokens
         ],
         batch_size=5000,
@@ -257,12 +265,13 @@ def run(smoke: bool) -> list[str]:
     connection, old = _setup()
     context = mp.get_context("spawn")
     port_queue, stop = context.Queue(), context.Event()
-    feeder = context.Process(target=_feeder_process, args=(port_queue, stop), daemon=True)
+    copies = max(sizes["accounts"])
+    feeder = context.Process(target=_feeder_process, args=(port_queue, stop, copies), daemon=True)
     feeder.start()
     lines: list[str] = []
     try:
         ws_root = f"ws://127.0.0.1:{port_queue.get(timeout=60)}/"
-        tokens = _registry(sizes["instruments"])
+        tokens = _registry(copies, sizes["instruments"])
         with _redis_server() as url:
             client = redis.Redis.from_url(url)
             env = _env(url)
@@ -274,7 +283,7 @@ def run(smoke: bool) -> list[str]:
             client.close()
         base = results[0]["rate"]
         lines.extend(
-            f"fleet {r['accounts']} account(s) x {len(tokens):,} instruments at ~1 tick/s: "
+            f"fleet {r['accounts']} account(s) x {len(tokens[0]):,} instruments at ~1 tick/s: "
             f"{r['rate']:,.0f} msgs/s published, send -> Redis p50 {r['p50']:.2f} ms "
             f"p99 {r['p99']:.2f} ms ({r['samples']} samples), "
             f"{r['cpu_per_1e5']:.2f} CPU s per 1e5 ticks, max child RSS {r['rss']:.0f} MB; "

@@ -344,7 +344,7 @@ class _PacedFeeder:
     ``volume_traded``, which workers publish unchanged as ``volume`` (the fleet benchmark reads
     the latency back from Redis with it)."""
 
-    def __init__(self, interval: float, *, stamp_volume: bool = False) -> None:
+    def __init__(self, interval: float, *, stamp_volume: bool = False, copies: int = 1) -> None:
         from dataclasses import replace  # noqa: PLC0415
 
         from kite_wire.packets import PacketKind, encode_packets  # noqa: PLC0415
@@ -354,10 +354,23 @@ class _PacedFeeder:
         from simulator.universe import KIND_INDEX  # noqa: PLC0415
         from simulator.ws import state_columns  # noqa: PLC0415
 
-        config = MarketConfig(
-            underlyings=(replace(NIFTY, strikes_each_side=224),
-                         replace(BANKNIFTY, strikes_each_side=224))
-        )  # fmt: skip
+        # ``copies`` > 1: more full accounts' worth, as synthetic indices shaped like these two.
+        underlyings = [
+            replace(NIFTY, strikes_each_side=224),
+            replace(BANKNIFTY, strikes_each_side=224),
+        ]
+        for copy in range(1, copies):
+            for spec, offset in ((NIFTY, 0), (BANKNIFTY, 500)):
+                underlyings.append(
+                    replace(
+                        spec,
+                        strikes_each_side=224,
+                        name=f"{spec.name}{copy}",
+                        index_symbol=f"{spec.index_symbol} {copy}",
+                        index_exchange_token=3000 + offset + copy,
+                    )
+                )
+        config = MarketConfig(underlyings=tuple(underlyings))  # fmt: skip
         clock = VirtualClock.starting_at(session_start_for(datetime.now(UTC)))
         self.model = MarketModel(config, seed=1, clock=clock)
         u = self.model.universe
