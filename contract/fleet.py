@@ -53,6 +53,16 @@ def account_lease_key(prefix: str, account_id: int) -> str:
     return f"{prefix}:lease:account:{account_id}"
 
 
+def fleet_drained_key(prefix: str, account_id: int) -> str:
+    """Set while an operator has drained the account (no fleet claims it until a restart)."""
+    return f"{prefix}:fleet:drained:{account_id}"
+
+
+def last_streaming_key(prefix: str) -> str:
+    """A hash: account id -> epoch seconds its worker was last seen streaming."""
+    return f"{prefix}:fleet:last_streaming"
+
+
 def fleet_control_channel(prefix: str) -> str:
     return f"{prefix}:fleet:control"
 

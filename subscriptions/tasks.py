@@ -16,14 +16,13 @@ from celery import shared_task
 from django.utils import timezone
 
 from infra.retry import TRANSIENT_RETRY
-from subscriptions.services.assignment import subscriptions_assign
 from subscriptions.services.instruments import instruments_refresh
 from subscriptions.services.rebalance import underlyings_rebalance
 from subscriptions.wiring import (
+    configured_assignment,
     configured_calendar,
     configured_dump_sources,
     configured_price_source,
-    configured_publisher,
     configured_single_flight,
 )
 
@@ -97,9 +96,7 @@ def rebalance_strikes(force: bool = False) -> dict[str, Any] | None:
 )
 def assign_subscriptions(reason: str = "scheduled") -> dict[str, Any]:
     """Assign active subscriptions to healthy accounts; reload the affected workers."""
-    report = subscriptions_assign(
-        now=timezone.now(), publisher=configured_publisher(), reason=reason
-    )
+    report = configured_assignment(now=timezone.now(), reason=reason)
     return {
         "assigned": report.assigned,
         "unassigned": report.unassigned,

@@ -6,6 +6,7 @@ Views, admin, commands and tasks call these; services and pure cores receive the
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import redis
@@ -20,6 +21,8 @@ from subscriptions.control_channel import ControlPublisher
 from subscriptions.kite_dump import DumpSource, dump_sources
 from subscriptions.locks import single_flight
 from subscriptions.market_calendar import MarketCalendar, nse_calendar
+from subscriptions.services.assignment import AssignmentReport, subscriptions_assign
+from subscriptions.services.availability import accounts_unavailable_for_streaming
 from subscriptions.underlying_price import UnderlyingPriceSource
 
 
@@ -71,3 +74,21 @@ def configured_single_flight(job: str, ttl_seconds: int) -> AbstractContextManag
     return single_flight(
         configured_redis(), prefix=configured_prefix(), job=job, ttl_seconds=ttl_seconds
     )
+
+
+def configured_unavailable_accounts(now: datetime) -> frozenset[int]:
+    """Streamable accounts whose workers have not streamed for STREAMING_UNAVAILABLE_SECONDS."""
+    ids = list(accounts_streamable(now=now).values_list("pk", flat=True))
+    return accounts_unavailable_for_streaming(
+        client=configured_redis(), prefix=configured_prefix(), account_ids=ids,
+        now=now.timestamp(), grace_seconds=settings.STREAMING_UNAVAILABLE_SECONDS,
+        heartbeat_ttl_seconds=3 * settings.STREAMING_HEARTBEAT_SECONDS,
+    )  # fmt: skip
+
+
+def configured_assignment(*, now: datetime, reason: str) -> AssignmentReport:
+    """The assignment as every caller runs it: accounts that do not stream are left out."""
+    return subscriptions_assign(
+        now=now, publisher=configured_publisher(), reason=reason,
+        unavailable_account_ids=configured_unavailable_accounts(now),
+    )  # fmt: skip
