@@ -18,6 +18,7 @@ EXIT_FAILURE: Final = 1  # unexpected failure, or a task kept crashing (crash lo
 EXIT_USAGE: Final = 2  # bad arguments: unknown account id
 EXIT_NEEDS_LOGIN: Final = 3  # Kite refused the access token (HTTP 403); account marked needs_login
 EXIT_NOT_STREAMABLE: Final = 4  # disabled, or credentials unusable (marked error): no restart
+EXIT_LEASE_HELD: Final = 5  # another worker holds the account's lease (it streams): no restart
 
 
 class MockMode(StrEnum):

@@ -1,4 +1,8 @@
-"""Prometheus metrics of the account worker (exposed by ``run_account --metrics-port``)."""
+"""Prometheus metrics of the account worker.
+
+Served by ``run_account --metrics-port``, or, under the fleet, written to the fleet's
+multiprocess directory and served by the fleet's ``/metrics`` (streaming/fleet/metrics_export.py).
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ CAPACITY_REJECTED = Gauge(
     "streaming_capacity_rejected_tokens",
     "Subscribed tokens that did not fit the account's connections",
     ["account"],
+    multiprocess_mode="livesum",  # under the fleet: only live children count
 )
 PUBLISH_LATENCY = Histogram(
     "streaming_publish_latency_seconds",

@@ -10,8 +10,11 @@ Every background task runs under the `TaskSupervisor` (see ``docs/streaming.md``
 * ``source-mode``    switches between the Kite feed and mock mode (``STREAMING_MOCK_MODE``);
 * ``feed-connection-N`` / ``mock-feed``  the tick sources.
 
+* ``lease``          renews the account's lease (streaming/fleet/lease.py), when one is given.
+
 ``run()`` returns the process exit code: 0 after SIGTERM/SIGINT (drained), 3 when Kite refused
-the access token, 1 when a task kept crashing.
+the access token, 5 when another worker holds the account's lease, 1 when a task kept crashing
+or the lease could not be renewed.
 """
 
 from __future__ import annotations
@@ -32,20 +35,22 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
-from streaming.config import MockMode, WorkerConfig
+from contract.fleet import LeaseHolder
+from contract.names import control_channel, heartbeat_key, latest_key
+from contract.snapshot import price_from_snapshot
+from streaming.config import EXIT_FAILURE, EXIT_LEASE_HELD, MockMode, WorkerConfig
 from streaming.control import ReloadCoalescer, listen_for_reloads
 from streaming.feed.credentials import FeedUrl
 from streaming.feed.pool import FeedPool
-from streaming.heartbeat import TickRate, heartbeat_key, write_heartbeats
+from streaming.fleet.lease import AccountLease, LeaseLost, LeaseSpec, LeaseUnrenewable
+from streaming.heartbeat import TickRate, write_heartbeats
 from streaming.metrics import CAPACITY_REJECTED, RELOADS
 from streaming.mock_source import MockFeed, modelled_index_tokens
 from streaming.pipeline.instruments import InstrumentTable
 from streaming.pipeline.processor import TickProcessor
 from streaming.publish.redis_publisher import RedisPublisher
 from streaming.subscription_source import SubscriptionSet
-from streaming.supervisor import TaskSupervisor
-from subscriptions.control_channel import control_channel
-from subscriptions.underlying_price import latest_key, price_from_snapshot
+from streaming.supervisor import FatalWorkerError, TaskSupervisor
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +66,7 @@ class WorkerDependencies:
     feed_url: FeedUrl | None  # None only when mock mode is "always"
     load_subscriptions: Callable[[int], SubscriptionSet]  # synchronous (runs in the DB thread)
     market_open: Callable[[datetime], bool]
+    lease: LeaseSpec | None = None  # None: no lease (in-process tests and benchmarks only)
 
 
 class AccountWorker:
@@ -103,6 +109,8 @@ class AccountWorker:
         self._rate = TickRate()
         self._state = "starting"
         self._host = socket.gethostname()
+        self.lease = AccountLease(deps.lease, self._redis) if deps.lease is not None else None
+        self.lease_holder: LeaseHolder | None = None  # the other holder, when exiting 5
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -113,6 +121,13 @@ class AccountWorker:
             "worker_starting", mock_mode=str(config.mock_mode), is_mock_feed=config.is_mock_feed,
             prefix=config.publish.prefix, pid=os.getpid(),
         )  # fmt: skip
+        refused = await self._take_lease()
+        if refused is not None:
+            await self._redis.aclose()
+            self._db.shutdown(wait=False, cancel_futures=True)
+            return refused
+        if self.lease is not None:
+            spawn("lease", self._keep_lease)
         spawn("publisher", self.publisher.run)
         spawn("heartbeat", self._heartbeat)
         spawn("reloader", self.coalescer.run)
@@ -127,6 +142,35 @@ class AccountWorker:
         await self._drain()
         self._log.info("worker_stopped", exit_code=code, reason=self.supervisor.stop_reason)
         return code
+
+    async def _take_lease(self) -> int | None:
+        """Take the account's lease before streaming; the exit code when it cannot."""
+        if self.lease is None:
+            return None
+        try:
+            holder = await self.lease.acquire()
+        except (RedisError, OSError) as exc:
+            self._log.error("worker_lease_unavailable", error=type(exc).__name__)
+            return EXIT_FAILURE
+        if holder is None:
+            return None
+        self.lease_holder = holder
+        self._log.error(
+            "worker_lease_held", holder_host=holder.host, holder_pid=holder.pid,
+            holder_fleet_id=holder.fleet_id,
+        )  # fmt: skip
+        return EXIT_LEASE_HELD
+
+    async def _keep_lease(self) -> None:
+        if self.lease is None:
+            return
+        try:
+            await self.lease.keep()
+        except LeaseLost as exc:
+            self.lease_holder = exc.holder
+            raise FatalWorkerError(str(exc), exit_code=EXIT_LEASE_HELD) from exc
+        except LeaseUnrenewable as exc:
+            raise FatalWorkerError(str(exc), exit_code=EXIT_FAILURE) from exc
 
     def _on_signal(self, signum: int) -> None:
         self._log.info("worker_signal", signal=signal.Signals(signum).name)
@@ -295,5 +339,7 @@ class AccountWorker:
             await self._redis.delete(heartbeat_key(self._config.publish.prefix, self._account_id))
         except (RedisError, OSError) as exc:
             self._log.warning("heartbeat_delete_failed", error=type(exc).__name__)
+        if self.lease is not None:
+            await self.lease.release()
         await self._redis.aclose()
         self._db.shutdown(wait=False, cancel_futures=True)

@@ -14,10 +14,13 @@ from kiteconnect import exceptions as kite_exceptions
 
 from subscriptions.models import Instrument, Subscription, SubscriptionStatus, Underlying
 from subscriptions.selectors import subscriptions_unassigned_active
-from subscriptions.services.assignment import subscriptions_assign
 from subscriptions.services.rebalance import underlyings_rebalance
 from subscriptions.services.subscriptions import subscriptions_release, subscriptions_set_status
-from subscriptions.wiring import configured_calendar, configured_price_source, configured_publisher
+from subscriptions.wiring import (
+    configured_assignment,
+    configured_calendar,
+    configured_price_source,
+)
 
 
 @admin.register(Instrument)
@@ -113,9 +116,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
         released = subscriptions_release(
             subscription_ids=list(queryset.values_list("pk", flat=True)), now=now
         )
-        report = subscriptions_assign(
-            now=now, publisher=configured_publisher(), reason="reassigned_by_operator"
-        )
+        report = configured_assignment(now=now, reason="reassigned_by_operator")
         level = messages.WARNING if report.unassigned else messages.SUCCESS
         self.message_user(
             request,

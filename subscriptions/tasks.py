@@ -3,7 +3,7 @@
 Queues (routes in settings): ``refresh`` for the instruments dump, ``rebalance`` for the
 every-minute strike rebalance, ``default`` for the assignment. Every task is idempotent
 (desired state, upserts), hence ``acks_late``; transient errors retry with the one policy in
-``ticker_project.retry``. Refresh and rebalance are single-flight (a Redis lock whose TTL is the
+``infra.retry``. Refresh and rebalance are single-flight (a Redis lock whose TTL is the
 hard time limit), so overlapping runs skip instead of colliding.
 """
 
@@ -15,17 +15,16 @@ import structlog
 from celery import shared_task
 from django.utils import timezone
 
-from subscriptions.services.assignment import subscriptions_assign
+from infra.retry import TRANSIENT_RETRY
 from subscriptions.services.instruments import instruments_refresh
 from subscriptions.services.rebalance import underlyings_rebalance
 from subscriptions.wiring import (
+    configured_assignment,
     configured_calendar,
     configured_dump_sources,
     configured_price_source,
-    configured_publisher,
     configured_single_flight,
 )
-from ticker_project.retry import TRANSIENT_RETRY
 
 log = structlog.get_logger(__name__)
 
@@ -97,9 +96,7 @@ def rebalance_strikes(force: bool = False) -> dict[str, Any] | None:
 )
 def assign_subscriptions(reason: str = "scheduled") -> dict[str, Any]:
     """Assign active subscriptions to healthy accounts; reload the affected workers."""
-    report = subscriptions_assign(
-        now=timezone.now(), publisher=configured_publisher(), reason=reason
-    )
+    report = configured_assignment(now=timezone.now(), reason=reason)
     return {
         "assigned": report.assigned,
         "unassigned": report.unassigned,

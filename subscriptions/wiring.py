@@ -6,6 +6,7 @@ Views, admin, commands and tasks call these; services and pure cores receive the
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import redis
@@ -15,16 +16,19 @@ from kiteconnect import KiteConnect
 
 from accounts.selectors import accounts_streamable
 from accounts.wiring import configured_kite_factory
+from infra.redis_factory import process_redis
 from subscriptions.control_channel import ControlPublisher
 from subscriptions.kite_dump import DumpSource, dump_sources
 from subscriptions.locks import single_flight
 from subscriptions.market_calendar import MarketCalendar, nse_calendar
+from subscriptions.services.assignment import AssignmentReport, subscriptions_assign
+from subscriptions.services.availability import accounts_unavailable_for_streaming
 from subscriptions.underlying_price import UnderlyingPriceSource
-from ticker_project.redis_factory import build_redis
 
 
 def configured_redis() -> redis.Redis:
-    return build_redis(settings.REDIS_URL)
+    """This process's shared client (one pool per process, never one per call)."""
+    return process_redis(settings.REDIS_URL)
 
 
 def configured_prefix() -> str:
@@ -70,3 +74,21 @@ def configured_single_flight(job: str, ttl_seconds: int) -> AbstractContextManag
     return single_flight(
         configured_redis(), prefix=configured_prefix(), job=job, ttl_seconds=ttl_seconds
     )
+
+
+def configured_unavailable_accounts(now: datetime) -> frozenset[int]:
+    """Streamable accounts whose workers have not streamed for STREAMING_UNAVAILABLE_SECONDS."""
+    ids = list(accounts_streamable(now=now).values_list("pk", flat=True))
+    return accounts_unavailable_for_streaming(
+        client=configured_redis(), prefix=configured_prefix(), account_ids=ids,
+        now=now.timestamp(), grace_seconds=settings.STREAMING_UNAVAILABLE_SECONDS,
+        heartbeat_ttl_seconds=3 * settings.STREAMING_HEARTBEAT_SECONDS,
+    )  # fmt: skip
+
+
+def configured_assignment(*, now: datetime, reason: str) -> AssignmentReport:
+    """The assignment as every caller runs it: accounts that do not stream are left out."""
+    return subscriptions_assign(
+        now=now, publisher=configured_publisher(), reason=reason,
+        unavailable_account_ids=configured_unavailable_accounts(now),
+    )  # fmt: skip

@@ -20,10 +20,10 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 
+from infra.redis_factory import process_redis
 from streaming.health import check_worker_heartbeats
 from subscriptions.health import assignment_health
 from ticker_project.metrics import HEALTH_CHECK_FAILURES
-from ticker_project.redis_factory import build_redis
 
 log = structlog.get_logger(__name__)
 
@@ -47,13 +47,10 @@ def check_database() -> CheckResult:
 
 
 def check_redis(url: str) -> CheckResult:
-    client = build_redis(url, timeout_seconds=1.0)
     try:
-        client.ping()
+        process_redis(url).ping()
     except redis.exceptions.RedisError as exc:
         return CheckResult("down", f"redis unreachable: {type(exc).__name__}: {exc}")
-    finally:
-        client.close()
     return CheckResult("ok")
 
 
@@ -63,7 +60,7 @@ HEALTH_CHECKS: dict[str, Callable[[], CheckResult]] = {
     "assignment": lambda: CheckResult(*assignment_health()),
     "workers": lambda: CheckResult(
         *check_worker_heartbeats(  # type: ignore[arg-type]
-            client_factory=lambda: build_redis(settings.REDIS_URL, timeout_seconds=1.0),
+            client_factory=lambda: process_redis(settings.REDIS_URL),
             prefix=settings.TICKER_CHANNEL_PREFIX,
         )
     ),

@@ -292,3 +292,19 @@ STREAMING_PUBLISH_BUFFER_MESSAGES: int = env.int(
     "STREAMING_PUBLISH_BUFFER_MESSAGES", default=50_000
 )
 STREAMING_METRICS_PORT: int = env.int("STREAMING_METRICS_PORT", default=0)
+# The account's lease (docs/fleet.md): a worker that cannot renew it for TTL - TTL/3 stops.
+STREAMING_LEASE_TTL_SECONDS: float = env.float("STREAMING_LEASE_TTL_SECONDS", default=15.0)
+# A streamable account whose worker has not streamed for this long gets no instruments.
+STREAMING_UNAVAILABLE_SECONDS: float = env.float("STREAMING_UNAVAILABLE_SECONDS", default=60.0)
+
+# --- the fleet (manage.py run_fleet; docs/fleet.md) ------------------------------------------
+FLEET_MAX_ACCOUNTS: int = env.int("FLEET_MAX_ACCOUNTS", default=0)  # 0: no limit
+FLEET_GRACE_SECONDS: float = env.float("FLEET_GRACE_SECONDS", default=10.0)
+FLEET_RECONCILE_SECONDS: float = env.float("FLEET_RECONCILE_SECONDS", default=30.0)
+FLEET_CLAIM_PATIENCE_SECONDS: float = env.float("FLEET_CLAIM_PATIENCE_SECONDS", default=10.0)
+FLEET_STARTUP_GRACE_SECONDS: float = env.float("FLEET_STARTUP_GRACE_SECONDS", default=30.0)
+FLEET_RESTART_INITIAL_SECONDS: float = env.float("FLEET_RESTART_INITIAL_SECONDS", default=1.0)
+FLEET_RESTART_MAX_SECONDS: float = env.float("FLEET_RESTART_MAX_SECONDS", default=60.0)
+FLEET_METRICS_PORT: int = env.int("FLEET_METRICS_PORT", default=0)
+# Where the children's multiprocess metric files go (a fresh directory per fleet run under it).
+FLEET_METRICS_DIR: str = env.str("FLEET_METRICS_DIR", default="")

@@ -9,6 +9,7 @@ anyway).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,6 +42,7 @@ class AssignmentReport:
     affected_account_ids: list[int] = field(default_factory=list)
     load: dict[int, int] = field(default_factory=dict)
     capacity: dict[int, int] = field(default_factory=dict)
+    unavailable_account_ids: list[int] = field(default_factory=list)
 
 
 def _lock() -> None:
@@ -49,8 +51,8 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ASSIGNMENT_LOCK_KEY])
 
 
-def _healthy_slots(now: datetime) -> list[AccountSlot]:
-    accounts = accounts_streamable(now=now)
+def _healthy_slots(now: datetime, unavailable: Collection[int]) -> list[AccountSlot]:
+    accounts = accounts_streamable(now=now).exclude(pk__in=list(unavailable))
     return [
         AccountSlot(account_id=pk, capacity=conns * per_conn)
         for pk, conns, per_conn in accounts.values_list(
@@ -85,13 +87,21 @@ def _items() -> tuple[list[SubscriptionItem], dict[int, int]]:
 
 
 def subscriptions_assign(
-    *, now: datetime, publisher: ControlPublisher | None, reason: str = "assignment_changed"
+    *,
+    now: datetime,
+    publisher: ControlPublisher | None,
+    reason: str = "assignment_changed",
+    unavailable_account_ids: Collection[int] = (),
 ) -> AssignmentReport:
-    """Assign every active subscription; publish a reload for the accounts whose set changed."""
+    """Assign every active subscription; publish a reload for the accounts whose set changed.
+
+    ``unavailable_account_ids``: streamable accounts whose workers do not stream (see
+    ``subscriptions.streaming_availability``); they get no instruments this run.
+    """
     report = AssignmentReport()
     with transaction.atomic():
         _lock()
-        slots = _healthy_slots(now)
+        slots = _healthy_slots(now, unavailable_account_ids)
         items, token_of = _items()
         result = assign_subscriptions(items, slots)
 
@@ -122,9 +132,11 @@ def subscriptions_assign(
                 lambda: publisher.publish_reload(account_ids=ids, reason=reason, ts=ts)
             )
     log_event = log.warning if report.unassigned else log.info
+    report.unavailable_account_ids = sorted(unavailable_account_ids)
     log_event(
         "subscriptions_assigned",
         reason=reason,
+        unavailable_account_ids=report.unavailable_account_ids,
         active=report.active,
         assigned=report.assigned,
         unassigned=report.unassigned,

@@ -2,13 +2,16 @@
 
 Exit codes (docs/streaming.md): 0 drained after SIGTERM/SIGINT; 1 failure or crash loop;
 2 unknown account; 3 Kite refused the access token (the account is marked ``needs_login``);
-4 account disabled or without credentials.
+4 account disabled or without credentials; 5 another worker holds the account's lease (it is
+streaming already: the holder is named on stderr).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import socket
 import sys
 from argparse import ArgumentParser
 from typing import Any
@@ -24,7 +27,9 @@ from accounts.crypto import CredentialDecryptError
 from accounts.models import Account, AccountStatus
 from accounts.services.account import account_mark_needs_login, account_set_status
 from accounts.wiring import configured_kite_factory
+from contract.fleet import LeaseHolder
 from streaming.config import (
+    EXIT_LEASE_HELD,
     EXIT_NEEDS_LOGIN,
     EXIT_NOT_STREAMABLE,
     EXIT_OK,
@@ -32,6 +37,7 @@ from streaming.config import (
     MockMode,
 )
 from streaming.feed.credentials import FeedUrl
+from streaming.fleet.lease import LeaseSpec, describe_holder
 from streaming.subscription_source import load_subscription_set
 from streaming.wiring import configured_worker
 from streaming.worker import AccountWorker, WorkerDependencies
@@ -57,6 +63,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--metrics-port", type=int, default=None,
             help="serve Prometheus metrics on this port (0: off; default STREAMING_METRICS_PORT)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--fleet-id", default=None,
+            help="the supervising fleet's id, recorded in the account's lease (set by run_fleet)",
         )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -90,9 +100,22 @@ class Command(BaseCommand):
                 feed_url=feed_url,
                 load_subscriptions=load_subscription_set,
                 market_open=is_market_open,
+                lease=LeaseSpec(
+                    prefix=config.publish.prefix,
+                    account_id=account.pk,
+                    holder=LeaseHolder(
+                        host=socket.gethostname(), pid=os.getpid(), fleet_id=options["fleet_id"]
+                    ),
+                    ttl_seconds=settings.STREAMING_LEASE_TTL_SECONDS,
+                ),
             )
         )
         code = asyncio.run(worker.run())
+        if code == EXIT_LEASE_HELD:
+            self.stderr.write(
+                f"account {account.pk} is already streaming: its lease is held by "
+                f"{describe_holder(worker.lease_holder)}"
+            )
         if code == EXIT_NEEDS_LOGIN:
             close_old_connections()
             account.refresh_from_db()

@@ -7,8 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from subscriptions.services.assignment import subscriptions_assign
-from subscriptions.wiring import configured_publisher
+from subscriptions.wiring import configured_assignment
 
 TOKENS_SHOWN = 20
 
@@ -17,9 +16,7 @@ class Command(BaseCommand):
     help = "Assign active subscriptions to healthy accounts (as the every-minute task does)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = subscriptions_assign(
-            now=timezone.now(), publisher=configured_publisher(), reason="command"
-        )
+        report = configured_assignment(now=timezone.now(), reason="command")
         self.stdout.write(
             f"active={report.active} assigned={report.assigned} unassigned={report.unassigned} "
             f"moved={report.moved} released={report.released} "
