@@ -33,10 +33,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import django
 import numpy as np
 import redis
 
+from benchmarks.bench_database import setup_bench_database, teardown
 from benchmarks.pipeline_bench import REPO, _free_port, _PacedFeeder, _redis_server
 
 BENCH_DATABASE = "ticker_fleet_bench"
@@ -49,22 +49,6 @@ FULL: dict[str, Any] = {
 SMOKE: dict[str, Any] = {"accounts": (1,), "warmup": 0.5, "window": 1.5, "instruments": 300}
 _VOLUME = re.compile(rb'"volume":(\d+)')
 _CLK = os.sysconf("SC_CLK_TCK")
-
-
-def _setup() -> tuple[Any, Any]:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticker_project.settings")
-    django.setup()
-    from django.db import connections  # noqa: PLC0415  (Django must be set up first)
-    from django.test.utils import setup_databases  # noqa: PLC0415
-
-    connection = connections["default"]
-    if connection.vendor != "postgresql":
-        raise SystemExit("fleet_bench needs PostgreSQL (set DATABASE_URL)")
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DATABASE
-    old = setup_databases(
-        verbosity=0, interactive=False, keepdb=False, aliases={"default": connection.settings_dict}
-    )
-    return connection, old
 
 
 def _feeder_process(port_queue: Any, stop: Any, copies: int) -> None:
@@ -161,7 +145,7 @@ def _cpu_seconds(pids: list[int]) -> float:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
-            raise RuntimeError(f"child {pid} exited during the measurement") from None
+            continue  # restarted meanwhile: reported with the restarts on the result line
         total += int(fields[11]) + int(fields[12])
     return total / _CLK
 
@@ -173,14 +157,17 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _published(port: int) -> float:
+def _scrape(port: int, prefix: str) -> float:
+    """The sum of every sample whose line starts with ``prefix`` on the fleet's /metrics."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
     return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("streaming_published_messages_total{")
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix)
     )
+
+
+def _published(port: int) -> float:
+    return _scrape(port, "streaming_published_messages_total{")
 
 
 def _latencies_ms(client: redis.Redis, stream: str, start_ms: int, end_ms: int) -> np.ndarray:
@@ -218,7 +205,8 @@ def _measure(count: int, sizes: dict[str, Any], env: dict[str, str], client: red
         published0, cpu0, start_ms = _published(metrics_port), _cpu_seconds(pids), _redis_ms(client)
         time.sleep(sizes["window"])
         published1, cpu1, end_ms = _published(metrics_port), _cpu_seconds(pids), _redis_ms(client)
-        rss = max(_rss_mb(pid) for pid in pids)
+        rss = max(_rss_mb(pid) for pid in _child_pids(fleet.pid))
+        restarts = _scrape(metrics_port, "fleet_child_restarts_total")
         latencies = _latencies_ms(client, f"{prefix}:options:stream", start_ms, end_ms)
     finally:
         fleet.send_signal(signal.SIGTERM)
@@ -235,7 +223,7 @@ def _measure(count: int, sizes: dict[str, Any], env: dict[str, str], client: red
         "cpu_per_1e5": (cpu1 - cpu0) / max(1.0, published) * 1e5,
         "rss": rss, "p50": float(np.percentile(latencies, 50)) if latencies.size else float("nan"),
         "p99": float(np.percentile(latencies, 99)) if latencies.size else float("nan"),
-        "samples": int(latencies.size),
+        "samples": int(latencies.size), "restarts": int(restarts),
     }  # fmt: skip
 
 
@@ -270,10 +258,8 @@ def _env(url: str) -> dict[str, str]:
 
 
 def run(smoke: bool) -> list[str]:
-    from django.test.utils import teardown_databases  # noqa: PLC0415
-
     sizes = SMOKE if smoke else FULL
-    connection, old = _setup()
+    connection, old = setup_bench_database(BENCH_DATABASE, benchmark="fleet_bench")
     context = mp.get_context("spawn")
     port_queue, stop = context.Queue(), context.Event()
     copies = max(sizes["accounts"])
@@ -297,7 +283,8 @@ def run(smoke: bool) -> list[str]:
             f"fleet {r['accounts']} account(s) x {len(tokens[0]):,} instruments at ~1 tick/s: "
             f"{r['rate']:,.0f} msgs/s published, send -> Redis p50 {r['p50']:.2f} ms "
             f"p99 {r['p99']:.2f} ms ({r['samples']} samples), "
-            f"{r['cpu_per_1e5']:.2f} CPU s per 1e5 ticks, max child RSS {r['rss']:.0f} MB; "
+            f"{r['cpu_per_1e5']:.2f} CPU s per 1e5 ticks, max child RSS {r['rss']:.0f} MB, "
+            f"{r['restarts']} child restarts; "
             f"per-account throughput vs 1 account: {r['rate'] / r['accounts'] / base:.2f}x"
             for r in results
         )
@@ -306,6 +293,5 @@ def run(smoke: bool) -> list[str]:
         feeder.join(timeout=10)
         if feeder.is_alive():
             feeder.kill()
-        teardown_databases(old, verbosity=0)
-        connection.close()
+        teardown(connection, old)
     return lines

@@ -8,33 +8,15 @@ the tests' data.
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import django
+from benchmarks.bench_database import setup_bench_database, teardown
 
 BENCH_DATABASE = "ticker_bench"
 FULL = {"rows": 100_000, "baseline_rows": 500, "subscriptions": 20_000, "baseline_subs": 500}
 SMOKE = {"rows": 2_000, "baseline_rows": 50, "subscriptions": 1_000, "baseline_subs": 50}
-
-
-def _setup() -> tuple[Any, Any]:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticker_project.settings")
-    django.setup()
-    from django.db import connections  # noqa: PLC0415  (Django must be set up first)
-    from django.test.utils import setup_databases  # noqa: PLC0415
-
-    connection = connections["default"]
-    if connection.vendor != "postgresql":
-        raise SystemExit("subscriptions_bench needs PostgreSQL (set DATABASE_URL)")
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DATABASE
-    # A mapping keyed by alias (django-stubs types it so; Django only tests membership).
-    old = setup_databases(
-        verbosity=0, interactive=False, keepdb=False, aliases={"default": connection.settings_dict}
-    )
-    return connection, old
 
 
 def _rows(count: int) -> list[Any]:
@@ -169,12 +151,9 @@ def _assignment_lines(sizes: dict[str, int]) -> list[str]:
 
 
 def run(smoke: bool) -> list[str]:
-    from django.test.utils import teardown_databases  # noqa: PLC0415
-
-    connection, old = _setup()
+    connection, old = setup_bench_database(BENCH_DATABASE, benchmark="subscriptions_bench")
     sizes = SMOKE if smoke else FULL
     try:
         return [*_upsert_lines(sizes), *_assignment_lines(sizes)]
     finally:
-        teardown_databases(old, verbosity=0)
-        connection.close()
+        teardown(connection, old)

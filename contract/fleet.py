@@ -138,3 +138,14 @@ def decode_command(raw: bytes | str) -> FleetCommand:
 
 def decode_lease_holder(raw: bytes | str) -> LeaseHolder:
     return LeaseHolder(**_object(raw))
+
+
+def decode_heartbeat(raw: bytes | str | None) -> dict[str, Any] | None:
+    """A worker heartbeat (``{prefix}:heartbeat:{id}``); None when absent or unreadable."""
+    if raw is None:
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None

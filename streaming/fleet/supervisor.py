@@ -40,6 +40,7 @@ from contract.fleet import (
     WorkerStateName,
     decode_command,
     decode_fleet,
+    decode_heartbeat,
     encode,
     fleet_control_channel,
     fleet_drained_key,
@@ -427,7 +428,7 @@ class FleetSupervisor:
             child = slot.child
             if child is None or child.term_sent_at is not None:
                 continue
-            document = _json_object(raw)
+            document = decode_heartbeat(raw)
             fresh = (
                 document is not None
                 and document.get("pid") == child.pid
@@ -626,13 +627,3 @@ class FleetSupervisor:
         self._close_pubsub()
         self.slots.clear()
         self._log.info("fleet_stopped")
-
-
-def _json_object(raw: bytes | str | None) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None

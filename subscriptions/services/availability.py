@@ -11,25 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 import redis
 import structlog
 
-from contract.fleet import last_streaming_key
+from contract.fleet import decode_heartbeat, last_streaming_key
 from contract.names import heartbeat_key
 from subscriptions.streaming_availability import accounts_not_streaming, heartbeat_is_streaming
 
 log = structlog.get_logger(__name__)
-
-
-def _document(raw: bytes | str | None) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def accounts_unavailable_for_streaming(
@@ -49,7 +38,7 @@ def accounts_unavailable_for_streaming(
         streaming_now = frozenset(
             account_id
             for account_id, raw in zip(account_ids, raws, strict=True)
-            if heartbeat_is_streaming(_document(raw), now=now, ttl=heartbeat_ttl_seconds)
+            if heartbeat_is_streaming(decode_heartbeat(raw), now=now, ttl=heartbeat_ttl_seconds)
         )
         last = {int(field): float(value) for field, value in stored.items()}
         verdict = accounts_not_streaming(

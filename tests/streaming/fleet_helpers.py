@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +18,7 @@ from contract.fleet import (
     decode_worker,
     fleet_worker_key,
 )
-from tests.streaming.helpers import REPO_ROOT, wait_for, worker_env
+from tests.streaming.helpers import WorkerProcess, run_manage, worker_env
 
 
 def fleet_env(*, redis_url: str, **extra: str) -> dict[str, str]:
@@ -42,43 +37,11 @@ def fleet_env(*, redis_url: str, **extra: str) -> dict[str, str]:
     )
 
 
-@dataclass
-class FleetProcess:
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for(self, condition: Callable[[], Any], *, timeout: float = 30.0) -> Any:
-        try:
-            return wait_for(condition, timeout=timeout, interval=0.1)
-        except AssertionError as exc:
-            raise AssertionError(
-                f"{exc}; fleet exit={self.process.poll()}\n{self.logs()[-6000:]}"
-            ) from None
-
-    def stop(self, timeout: float = 30.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=timeout)
-
-
 @contextmanager
-def run_fleet(env: dict[str, str], *args: str) -> Iterator[FleetProcess]:
+def run_fleet(env: dict[str, str], *args: str) -> Iterator[WorkerProcess]:
     """``manage.py run_fleet`` as a subprocess; SIGKILLed at exit if still running."""
-    with tempfile.NamedTemporaryFile("wb", suffix=".log", delete=False) as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "run_fleet", *args],
-            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        fleet = FleetProcess(process, Path(log_file.name))
-        try:
-            yield fleet
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    with run_manage(env, "run_fleet", *args) as fleet:
+        yield fleet
 
 
 def worker_record(client: redis.Redis, account_id: int) -> WorkerRecord | None:

@@ -116,7 +116,7 @@ class WorkerProcess:
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_for(self, condition: Callable[[], Any], *, timeout: float = 20.0) -> Any:
+    def wait_for(self, condition: Callable[[], Any], *, timeout: float = 30.0) -> Any:
         """``wait_for`` that shows the worker's log tail when the condition is not met."""
         try:
             return wait_for(condition, timeout=timeout)
@@ -132,11 +132,11 @@ class WorkerProcess:
 
 
 @contextmanager
-def run_worker(account_id: int, env: dict[str, str], *args: str) -> Iterator[WorkerProcess]:
-    """``manage.py run_account ID`` as a subprocess; killed at exit if still running."""
+def run_manage(env: dict[str, str], *argv: str) -> Iterator[WorkerProcess]:
+    """``manage.py ARGV`` as a subprocess logging to a file; killed at exit if still running."""
     with tempfile.NamedTemporaryFile("wb", suffix=".log", delete=False) as log_file:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "run_account", str(account_id), *args],
+            [sys.executable, "manage.py", *argv],
             cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip
         worker = WorkerProcess(process, Path(log_file.name))
@@ -146,6 +146,13 @@ def run_worker(account_id: int, env: dict[str, str], *args: str) -> Iterator[Wor
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def run_worker(account_id: int, env: dict[str, str], *args: str) -> Iterator[WorkerProcess]:
+    """``manage.py run_account ID`` as a subprocess; killed at exit if still running."""
+    with run_manage(env, "run_account", str(account_id), *args) as worker:
+        yield worker
 
 
 def wait_for(condition: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.1) -> Any:
