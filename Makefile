@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/tic
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
 # Fixed, test-only Fernet keys (newest first); production keys come from CREDENTIALS_KEYS.
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=0 \
-	SECRET_KEY=test-secret-key-not-for-production LOG_FORMAT=console \
+	SECRET_KEY=test-secret-key-not-for-production LOG_FORMAT=console SECURE_SSL_REDIRECT=0 \
 	CREDENTIALS_KEYS=8XgqN0sUpOo8W1LP0f5lXxGq9ODZf1Cq2D4Pf2nlBz8=,Yr0xFjRbGk1h0pQ5gI8OqJfQe3kU8vO2w4yQfN3tH7Y=
 
 .PHONY: venv demo test lint typecheck pytest bench bench-env bench-smoke flower tail clean

@@ -1,12 +1,13 @@
 """Account URLs: the REST resource and the Kite login callback."""
 
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from accounts.api import AccountViewSet
 from accounts.views import kite_login_callback
 
-api_router = DefaultRouter()
+# The API root (/api/v1/) lists every endpoint: ticker_project/api_root.py.
+api_router = SimpleRouter()
 api_router.register("accounts", AccountViewSet, basename="account")
 
 urlpatterns = [

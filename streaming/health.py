@@ -20,10 +20,17 @@ HealthVerdict = tuple[str, str]
 
 
 def accounts_with_subscriptions() -> list[int]:
-    return sorted(
+    """Each account that streams an active subscription, once (ids ascending).
+
+    ``order_by()`` clears the model's default ordering: with it DISTINCT would run over
+    (account, tradingsymbol) and repeat an account once per subscription.
+    """
+    return list(
         Subscription.objects.filter(status=SubscriptionStatus.ACTIVE, account__isnull=False)
+        .order_by()
         .values_list("account_id", flat=True)
         .distinct()
+        .order_by("account_id")
     )
 
 

@@ -56,7 +56,7 @@ class AssignedFilter(admin.SimpleListFilter):
     parameter_name = "assigned"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("yes", "Assigned"), ("no", "Unassigned")]
+        return [("yes", "Assigned"), ("no", "Unassigned (active, no account streams it)")]
 
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[Subscription]
@@ -64,7 +64,9 @@ class AssignedFilter(admin.SimpleListFilter):
         if self.value() == "yes":
             return queryset.filter(account__isnull=False)
         if self.value() == "no":
-            return queryset.filter(account__isnull=True)
+            # The same set the changelist's warning counts: an inactive subscription is not
+            # streamed by design, so it is never "unassigned".
+            return queryset.filter(status=SubscriptionStatus.ACTIVE, account__isnull=True)
         return queryset
 
 

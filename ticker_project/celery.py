@@ -16,6 +16,8 @@ app = Celery("ticker_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.steps["worker"].add(DjangoStructLogInitStep)
 app.autodiscover_tasks()
+# Imported for its signal handlers: the worker node's own /metrics (celery_metrics.py).
+import ticker_project.celery_metrics  # noqa: E402, F401
 
 
 @setup_logging.connect

@@ -6,6 +6,7 @@ Nothing below this module reads the environment: apps receive what they need fro
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -45,6 +46,23 @@ if CREDENTIALS_KEYS:
     CredentialCipher.from_keys(CREDENTIALS_KEYS)  # fails fast on a malformed key, never shown
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- HTTPS (production defaults when DEBUG is off; `manage.py check --deploy` is clean) --------
+# Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO (only if the
+# proxy always sets that header); a plain-HTTP test or demo sets SECURE_SSL_REDIRECT=0.
+SECURE_SSL_REDIRECT: bool = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS: bool = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+# Preloading commits the whole domain to HTTPS in browsers for months: the operator's choice,
+# off by default; the deploy check's reminder about it (W021) is then silenced on purpose.
+SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS: list[str] = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SESSION_COOKIE_SECURE: bool = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE: bool = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+_PROXY_SSL_HEADER: str = env.str("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER: tuple[str, str] | None = (
+    (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER else None
+)
 
 # --- databases and Redis -------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
@@ -92,7 +110,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_celery_results",
+    "axes",
     "django_structlog",
     "ticker_project",
     "accounts",
@@ -104,14 +125,28 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Turns a database/Redis outage anywhere below (token auth, sessions, views) into a 503.
+    "ticker_project.outage.StoreOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ticker_project.market_time.MarketTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes: lock out a username from an address after repeated failed admin logins.
+AXES_FAILURE_LIMIT: int = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 ROOT_URLCONF = "ticker_project.urls"
 WSGI_APPLICATION = "ticker_project.wsgi.application"
@@ -138,7 +173,21 @@ USE_I18N = False
 USE_TZ = True
 TIME_ZONE = "UTC"
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT: Path = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+# whitenoise serves STATIC_ROOT (filled by collectstatic, done in the Docker image) under gunicorn.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Throttle counters live in Redis so every web process shares them.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "ticker-web",
+        "OPTIONS": {"socket_connect_timeout": 2.0, "socket_timeout": 2.0},
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "admin:login"
 
@@ -152,18 +201,44 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "ticker_project.outage.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "ticker_project.throttling.AnonThrottle",
+        "ticker_project.throttling.UserThrottle",
+    ],
+}
+# Requests per client: "<n>/<second|minute|hour|day>" (ticker_project/throttling.py).
+API_THROTTLE_RATES: dict[str, str] = {
+    "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
+    "user": env.str("API_THROTTLE_USER", default="1200/minute"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Ticker fleet API",
     "DESCRIPTION": "Accounts, instruments, subscriptions, quotes and health of the ticker fleet.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from the project's static files (drf-spectacular-sidecar), no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Every status an operation answers (400/401/403/404/429/503) is documented with its body.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ticker_project.openapi_errors.add_error_responses",
+    ],
 }
 
 # --- Celery -------------------------------------------------------------------------------
 # kombu spells a Unix-socket Redis "redis+socket://".
 CELERY_BROKER_URL = REDIS_URL.replace("unix://", "redis+socket://", 1)
-CELERY_TASK_IGNORE_RESULT = True
+# Results (state, return value, error, duration) go to django-celery-results; the admin shows
+# them and celery.backend_cleanup (beat, setup_periodic_tasks) deletes those past result_expires.
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_RESULT_EXPIRES = timedelta(days=env.int("CELERY_RESULT_EXPIRES_DAYS", default=7))
+CELERY_TASK_TRACK_STARTED = True
+# The worker node's own Prometheus metrics port (0: off); ticker_project/celery_metrics.py.
+CELERY_METRICS_PORT: int = env.int("CELERY_METRICS_PORT", default=0)
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = MARKET_TIME_ZONE

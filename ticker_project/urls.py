@@ -7,12 +7,23 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.urls import api_router as accounts_api_router
 from streaming.api import QuotesView
 from subscriptions.urls import api_router as subscriptions_api_router
+from ticker_project.api_root import ApiRootView
 from ticker_project.health import health_view
+from ticker_project.market_time import market_zone_label
 from ticker_project.metrics import metrics_view
+
+# Every admin page says which zone its times are in (ticker_project/market_time.py).
+admin.site.site_header = f"Ticker fleet admin · times in {market_zone_label()}"
+admin.site.site_title = "Ticker fleet admin"
+handler400 = "ticker_project.error_views.bad_request"
+handler403 = "ticker_project.error_views.permission_denied"
+handler404 = "ticker_project.error_views.page_not_found"
+handler500 = "ticker_project.outage.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("api/v1/", ApiRootView.as_view(), name="api-root"),
     path("api/v1/", include(accounts_api_router.urls)),
     path("api/v1/", include(subscriptions_api_router.urls)),
     path("api/v1/quotes/", QuotesView.as_view(), name="quotes"),

@@ -4,7 +4,8 @@
    ``state`` in ``redirect_params`` so the callback knows (and trusts) which account it is.
 2. ``account_complete_login``: the callback's ``request_token`` is exchanged by
    ``generate_session`` (checksum sha256(api_key + request_token + api_secret)); the token and
-   its expiry are stored and the account becomes active. On any failure nothing is written.
+   its expiry are stored and the account becomes active (a disabled account stays disabled:
+   only an operator enables it). On any failure nothing is written.
 3. ``account_check_session``: ``profile()``; a TokenException marks the account needs_login.
 """
 
@@ -127,9 +128,15 @@ def account_complete_login(
         locked.access_token_expires_at = access_token_expiry(now)
         if user_id:
             locked.broker_user_id = user_id
-        status_apply(locked, AccountStatus.ACTIVE, "logged in with Kite")
-        locked.save()
-        announce_availability_changed(account_id=locked.pk, reason="logged_in")
+        if locked.status == AccountStatus.DISABLED:
+            # Disabled stays disabled until an operator enables it: the session is kept for
+            # then, but the account does not stream.
+            log.info("kite_login_stored_for_disabled_account", account_id=locked.pk)
+            locked.save()
+        else:
+            status_apply(locked, AccountStatus.ACTIVE, "logged in with Kite")
+            locked.save()
+            announce_availability_changed(account_id=locked.pk, reason="logged_in")
     log.info(
         "kite_login_completed",
         account_id=locked.pk,

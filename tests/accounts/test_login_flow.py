@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Account, AccountStatus
-from accounts.services.account import SecretsUpdate, account_create
+from accounts.services.account import SecretsUpdate, account_create, account_disable
 from accounts.services.login import account_check_session
 from accounts.wiring import configured_cipher, configured_kite_factory
 from tests.simulator_fixtures import SimulatorHandle
@@ -183,3 +183,15 @@ def test_no_secret_reaches_the_logs_during_a_login_and_a_failed_one(
     text = caplog.text + "".join(repr(record.__dict__) for record in caplog.records)
     for name, value in secrets.items():
         assert value not in text, f"{name} leaked into the logs"
+
+
+def test_a_login_for_a_disabled_account_stores_the_session_but_keeps_it_disabled(
+    sim: SimulatorHandle, staff_client: Client
+) -> None:
+    account = account_disable(account=_account_for(sim))
+    response = staff_client.get(_kite_redirect(staff_client, account))
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.status == AccountStatus.DISABLED
+    assert configured_kite_factory().access_token(account)  # the session is kept for later
+    assert account.access_token_expires_at is not None

@@ -20,13 +20,14 @@ def run(*args: str) -> str:
 
 
 def test_creates_the_default_schedule_once() -> None:
-    assert run().count("created:") == 4
+    assert run().count("created:") == 5
     tasks = {t.task: t for t in PeriodicTask.objects.select_related("crontab")}
     assert set(tasks) == {
         "subscriptions.tasks.refresh_instruments",
         "accounts.tasks.check_account_sessions",
         "subscriptions.tasks.rebalance_strikes",
         "subscriptions.tasks.assign_subscriptions",
+        "celery.backend_cleanup",  # deletes task results past CELERY_RESULT_EXPIRES
     }
     refresh = tasks["subscriptions.tasks.refresh_instruments"].crontab
     assert (refresh.minute, refresh.hour, refresh.day_of_week) == ("30", "8", "*")  # daily
@@ -39,9 +40,9 @@ def test_creates_the_default_schedule_once() -> None:
     for task in tasks.values():
         assert str(task.crontab.timezone) == "Asia/Kolkata"
         assert task.expire_seconds and task.enabled
-    assert run().count("unchanged:") == 4  # a second run writes nothing
-    assert PeriodicTask.objects.count() == 4
-    assert CrontabSchedule.objects.count() == 4
+    assert run().count("unchanged:") == 5  # a second run writes nothing
+    assert PeriodicTask.objects.count() == 5
+    assert CrontabSchedule.objects.count() == 5
 
 
 def test_operators_edits_are_kept_unless_reset() -> None:

@@ -69,6 +69,13 @@ DEFAULT_SCHEDULE: tuple[DefaultTask, ...] = (
         description="Repairs anything a missed on-commit trigger left behind.",
         kwargs={"reason": "scheduled"},
     ),
+    DefaultTask(
+        name="celery: delete expired task results",
+        task="celery.backend_cleanup",
+        cron=Cron("0", "4", "*"),
+        expire_seconds=3600,
+        description="Task results older than CELERY_RESULT_EXPIRES leave django-celery-results.",
+    ),
 )
 
 
