@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import pytest
 import redis
+import requests
 from django.conf import settings
 
 from accounts.models import AccountStatus
@@ -43,6 +44,7 @@ from tests.streaming.helpers import (
     subscribe,
     wait_for,
 )
+from tests.ticker_project.live_stack import LiveServer, ThrowawayPostgres, live_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 PREFIX = settings.TICKER_CHANNEL_PREFIX
@@ -234,3 +236,54 @@ def test_a_redis_restart_is_survived_without_restarting_the_fleet(kite_simulator
     finally:
         client.close()
         server.kill()
+
+
+def test_a_postgresql_restart_is_survived_and_health_says_so_meanwhile(
+    kite_simulator, redis_client
+):
+    instruments = load_simulator_instruments(kite_simulator)
+    account = simulator_account(kite_simulator, kite_simulator.accounts[1])
+    subscribe(account, options_near_money(instruments, count=10))
+    database = ThrowawayPostgres()
+    database.start()
+    try:
+        database.load_copy_of(_test_database_url())
+        env = fleet_env(redis_url=settings.REDIS_URL, DATABASE_URL=database.url())
+        web = LiveServer(live_env(database_url=database.url(), redis_url=settings.REDIS_URL))
+        try:
+            with run_fleet(env) as fleet:
+                pid = fleet.wait_for(lambda: running_pid(redis_client, account.pk))
+                database.stop()
+                # Streaming goes on without the database; health names the outage.
+                since = _last_id(redis_client)
+                fleet.wait_for(lambda: _tokens_ticked_since(redis_client, since))
+                health = requests.get(f"{web.url}/api/health/", timeout=30).json()
+                assert health["status"] != "ok"
+                assert health["checks"]["database"]["status"] != "ok"
+                time.sleep(3)  # a reconcile or two fail meanwhile (logged, counted)
+                database.start()
+                # The fleet lived through it, and a child restarted now gets its account.
+                assert fleet.process.poll() is None
+                os.kill(pid, signal.SIGKILL)
+                fleet.wait_for(lambda: (running_pid(redis_client, account.pk) or pid) != pid)
+                wait_for(
+                    lambda: (
+                        requests.get(f"{web.url}/api/health/", timeout=30).json()["checks"][
+                            "database"
+                        ]["status"]
+                        == "ok"
+                    ),
+                    timeout=30,
+                )
+                assert fleet.stop() == 0
+        finally:
+            web.stop()
+    finally:
+        database.remove()
+
+
+def _test_database_url() -> str:
+    from django.db import connection  # noqa: PLC0415 - the test database, once it exists
+
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
