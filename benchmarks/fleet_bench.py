@@ -26,6 +26,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -157,7 +158,10 @@ def _child_pids(fleet_pid: int) -> list[int]:
 def _cpu_seconds(pids: list[int]) -> float:
     total = 0
     for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            raise RuntimeError(f"child {pid} exited during the measurement") from None
         total += int(fields[11]) + int(fields[12])
     return total / _CLK
 
@@ -195,10 +199,11 @@ def _latencies_ms(client: redis.Redis, stream: str, start_ms: int, end_ms: int) 
 
 def _measure(count: int, sizes: dict[str, Any], env: dict[str, str], client: redis.Redis) -> dict:
     metrics_port = _free_port()
+    log_file = Path(tempfile.gettempdir(), f"fleet_bench_{count}.log").open("wb")
     prefix = env["TICKER_CHANNEL_PREFIX"]
     fleet = subprocess.Popen(  # noqa: S603 - our own command
         [sys.executable, "manage.py", "run_fleet", "--metrics-port", str(metrics_port)],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log_file,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 90
@@ -222,6 +227,7 @@ def _measure(count: int, sizes: dict[str, Any], env: dict[str, str], client: red
         except subprocess.TimeoutExpired:
             fleet.kill()
             fleet.wait()
+        log_file.close()
         client.flushdb()
     published = published1 - published0
     return {
