@@ -2,7 +2,7 @@
 
 The lease is the account's, not the fleet's: every ``run_account`` takes it before it streams
 (a fleet's child and a hand-run worker alike) and renews it while it runs. The key is
-``{prefix}:lease:account:{id}`` (streaming/fleet/state.py); its value, redis-py's lock token, is
+``{prefix}:lease:account:{id}`` (``contract.fleet``); its value, redis-py's lock token, is
 the holder's ``LeaseHolder`` JSON (host, pid, fleet), so anyone can read who holds it.
 
 redis-py's ``Lock`` does the atomic parts (``SET NX PX`` to take, a compare-and-set script to

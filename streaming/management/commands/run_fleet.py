@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from contract.names import heartbeat_key
-from infra.redis_factory import build_redis
+from infra.redis_factory import process_redis
 from streaming.fleet import wiring
 from streaming.fleet.metrics_export import FleetMetrics
 from streaming.fleet.supervisor import FleetConfig, FleetDependencies, FleetSupervisor
@@ -68,7 +68,7 @@ class Command(BaseCommand):
         exporter = FleetMetrics(settings.FLEET_METRICS_DIR or None)
         if options["metrics_port"]:
             exporter.serve(options["metrics_port"])
-        client = build_redis(settings.REDIS_URL, timeout_seconds=2.0)
+        client = process_redis(settings.REDIS_URL)  # shown in the host's pool metrics
         deps = FleetDependencies(
             redis=client,
             desired_accounts=wiring.desired_accounts,
