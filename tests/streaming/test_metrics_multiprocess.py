@@ -1,0 +1,109 @@
+"""One scrape per host: two child processes' streaming metrics through the fleet's endpoint.
+
+The children are real Python processes that import ``streaming.metrics`` with the environment
+``HostMetrics.child_env`` gives (prometheus-client multiprocess mode); the endpoint is scraped
+over HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.parser import text_string_to_metric_families
+
+from streaming.fleet.metrics_export import HostMetrics, prepare_multiprocess_dir
+from tests.streaming.helpers import free_port
+
+CHILD = """
+import sys
+from streaming import metrics
+account = sys.argv[1]
+metrics.TICKS.labels(account=account, kind="option").inc(int(sys.argv[2]))
+metrics.RECONNECTS.labels(account=account, reason="read_timeout").inc()
+metrics.CAPACITY_REJECTED.labels(account=account).set(int(sys.argv[3]))
+metrics.PUBLISH_LATENCY.labels(account=account).observe(0.002)
+print("ready", flush=True)
+sys.stdin.readline()  # stay alive (live gauges) until the test closes stdin
+"""
+
+
+def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _child(env: dict[str, str], account: str, ticks: int, rejected: int) -> subprocess.Popen[str]:
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [sys.executable, "-c", CHILD, account, str(ticks), str(rejected)],
+        env={**os.environ, **env, "PYTHONPATH": str(root)},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    return process
+
+
+def test_one_endpoint_reports_every_child_and_the_fleet(tmp_path):
+    fleet_registry = CollectorRegistry()
+    restarts = Counter("fleet_child_restarts_total", "restarts", registry=fleet_registry)
+    restarts.inc(3)
+    exported = HostMetrics.start(
+        port=free_port(), addr="127.0.0.1", directory=tmp_path / "mp",
+        fleet_registry=fleet_registry,
+    )  # fmt: skip
+    children = [
+        _child(exported.child_env(), "1", 10, 5),
+        _child(exported.child_env(), "2", 7, 0),
+    ]
+    try:
+        assert exported.port is not None
+        samples = _scrape(exported.port)
+        ticks = "streaming_ticks_total"
+        assert samples[(ticks, (("account", "1"), ("kind", "option")))] == 10
+        assert samples[(ticks, (("account", "2"), ("kind", "option")))] == 7
+        reconnect = ("account", "1"), ("reason", "read_timeout")
+        assert samples[("streaming_reconnects_total", reconnect)] == 1
+        assert samples[("streaming_capacity_rejected_tokens", (("account", "1"),))] == 5
+        assert samples[("streaming_publish_latency_seconds_count", (("account", "2"),))] == 1
+        assert samples[("fleet_child_restarts_total", ())] == 3
+
+        # Child 1 exits: the fleet marks it dead; its live gauge goes, its counters stay.
+        first = children[0]
+        assert first.stdin is not None
+        first.stdin.close()
+        assert first.wait(timeout=10) == 0
+        exported.mark_dead(first.pid)
+        after = _scrape(exported.port)
+        assert ("streaming_capacity_rejected_tokens", (("account", "1"),)) not in after
+        assert after[("streaming_capacity_rejected_tokens", (("account", "2"),))] == 0
+        assert after[(ticks, (("account", "1"), ("kind", "option")))] == 10
+    finally:
+        for child in children:
+            if child.poll() is None:
+                assert child.stdin is not None
+                child.stdin.close()
+                child.wait(timeout=10)
+        exported.close()
+    assert not exported.directory.exists()
+
+
+def test_the_directory_is_prepared_empty(tmp_path):
+    stale = tmp_path / "mp"
+    stale.mkdir()
+    (stale / "counter_999.db").write_bytes(b"old")
+    assert list(prepare_multiprocess_dir(stale).iterdir()) == []
+    fresh = prepare_multiprocess_dir(None)
+    try:
+        assert fresh.is_dir() and list(fresh.iterdir()) == []
+    finally:
+        fresh.rmdir()
