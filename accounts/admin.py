@@ -1,5 +1,6 @@
 """Admin for accounts: status at a glance, secrets write-only and masked, and the day's actions
-(enable, disable, check session, log in with Kite)."""
+(enable, disable, check session, log in with Kite); the fleet's worker columns, restart/drain
+actions and fleet page come from ``accounts.fleet_admin``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.utils.html import format_html
 from kiteconnect import exceptions as kite_exceptions
 
 from accounts.crypto import CredentialDecryptError
+from accounts.fleet_admin import FleetAdminMixin
 from accounts.models import Account
 from accounts.selectors import account_api_key_hint
 from accounts.services.account import (
@@ -70,8 +72,12 @@ class AccountAdminForm(forms.ModelForm):
         )
 
 
+# The admin index links the fleet page (the template extends the stock index).
+admin.site.index_template = "admin/ticker_index.html"
+
+
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(FleetAdminMixin):
     form = AccountAdminForm
     list_display = (
         "name",
@@ -82,6 +88,7 @@ class AccountAdmin(admin.ModelAdmin):
         "secret_state",
         "token_state",
         "capacity",
+        *FleetAdminMixin.fleet_columns,
         "updated_at",
     )
     list_filter = ("status",)
@@ -95,7 +102,13 @@ class AccountAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    actions = ("enable_accounts", "disable_accounts", "check_sessions", "log_in_with_kite")
+    actions = (
+        "enable_accounts",
+        "disable_accounts",
+        "check_sessions",
+        "log_in_with_kite",
+        *FleetAdminMixin.fleet_actions,
+    )
     fieldsets = (
         (None, {"fields": ("name", "broker_user_id")}),
         ("Credentials", {"fields": ("api_key", "api_secret", "access_token", "kite_login_link")}),
@@ -169,7 +182,7 @@ class AccountAdmin(admin.ModelAdmin):
                 name="accounts_account_kite_login",
             ),
         ]
-        return custom + super().get_urls()
+        return custom + self.fleet_urls() + super().get_urls()
 
     def kite_login_view(self, request: HttpRequest, account_id: int) -> HttpResponse:
         account = get_object_or_404(Account, pk=account_id)
