@@ -38,6 +38,7 @@ STATE_COLOURS: dict[str, str] = {
     "needs_login": "#c62828",
     "error": "#c62828",
     "stopped": "#757575",
+    "drained": "#455a64",
     "unsupervised": "#6a1b9a",
     "unknown": "#757575",
 }

@@ -2,7 +2,8 @@
 
 ``fleet_overview`` costs one database query (accounts with their active subscription count and
 whether ``accounts_streamable`` admits them) and one Redis round trip (an ``MGET`` over the
-three keys of every account), however many accounts there are.
+four keys of every account: worker record, heartbeat, lease, drain marker), however many
+accounts there are.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from streaming.fleet.state import (
     fleet_worker_key,
 )
 from streaming.fleet.status import AccountRow, FleetAccountStatus, fleet_account_status
+from streaming.fleet.supervisor import fleet_drained_key
 from streaming.heartbeat import heartbeat_key
 from subscriptions.models import SubscriptionStatus
 
@@ -58,14 +60,16 @@ def fleet_overview(*, redis: redis.Redis, prefix: str, now: float) -> list[Fleet
             fleet_worker_key(prefix, row.account_id),
             heartbeat_key(prefix, row.account_id),
             account_lease_key(prefix, row.account_id),
+            fleet_drained_key(prefix, row.account_id),
         ]
     values = redis.mget(keys)
     return [
         fleet_account_status(
             row,
-            worker_raw=values[3 * i],
-            heartbeat_raw=values[3 * i + 1],
-            lease_raw=values[3 * i + 2],
+            worker_raw=values[4 * i],
+            heartbeat_raw=values[4 * i + 1],
+            lease_raw=values[4 * i + 2],
+            drained_raw=values[4 * i + 3],
             now=now,
         )
         for i, row in enumerate(accounts)

@@ -40,7 +40,9 @@ class FleetAccountStatus:
     account_status: str
     subscribed_instruments: int
     streamable: bool
-    state: str  # a WorkerStateName, or "unsupervised" (heartbeat, no fleet record) / "stopped"
+    # a WorkerStateName, or "unsupervised" (heartbeat, no fleet record), "drained" (an operator
+    # drained it: no fleet claims it until a restart) or "stopped" (nothing runs it)
+    state: str
     host: str | None
     pid: int | None
     fleet_id: str | None
@@ -68,6 +70,17 @@ def _decode_or_none(raw: bytes | str | None, decoder: Any) -> Any:
     except (ValueError, TypeError) as exc:
         log.warning("fleet_record_unreadable", error=f"{type(exc).__name__}: {exc}")
         return None
+
+
+def _drain_reason(raw: bytes | str | None) -> str | None:
+    """None when not drained; else the operator's reason ("" when unreadable or absent)."""
+    if raw is None:
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return ""
+    return str(value.get("reason", "")) if isinstance(value, dict) else ""
 
 
 def _heartbeat(raw: bytes | str | None) -> dict[str, Any] | None:
@@ -101,7 +114,7 @@ def _streaming_problem(
 
 def _problem(
     account: AccountRow, worker: WorkerRecord | None, beat: dict[str, Any] | None,
-    tick_age: float | None,
+    tick_age: float | None, drained: str | None,
 ) -> str:  # fmt: skip
     """Why this account is degraded, or "" (healthy, or not meant to stream)."""
     if worker is not None and worker.state in TROUBLED_STATES:
@@ -109,6 +122,8 @@ def _problem(
         return f"worker {worker.state}" + (f": {detail}" if detail else "")
     if not account.streamable:
         return ""
+    if drained is not None and worker is None:
+        return "drained by an operator" + (f": {drained}" if drained else "")
     return _streaming_problem(account, worker, beat, tick_age)
 
 
@@ -119,11 +134,13 @@ def fleet_account_status(
     heartbeat_raw: bytes | str | None,
     lease_raw: bytes | str | None,
     now: float,
+    drained_raw: bytes | str | None = None,
 ) -> FleetAccountStatus:
     """Join one account's row with its worker record, heartbeat and lease (any may be absent)."""
     worker: WorkerRecord | None = _decode_or_none(worker_raw, decode_worker)
     lease: LeaseHolder | None = _decode_or_none(lease_raw, decode_lease_holder)
     beat = _heartbeat(heartbeat_raw)
+    drained = _drain_reason(drained_raw)
     beat_ts = float(beat["ts"]) if beat and isinstance(beat.get("ts"), int | float) else None
     beat_age = round(max(0.0, now - beat_ts), 3) if beat_ts is not None else None
     tick_age: float | None = None
@@ -133,7 +150,9 @@ def fleet_account_status(
     if worker is not None:
         state = worker.state
     else:
-        state = "unsupervised" if beat is not None else "stopped"
+        state = (
+            "unsupervised" if beat is not None else "drained" if drained is not None else "stopped"
+        )
     host = worker.host if worker else (str(beat["host"]) if beat and "host" in beat else None)
     pid = worker.pid if worker else (int(beat["pid"]) if beat and "pid" in beat else None)
     return FleetAccountStatus(
@@ -155,5 +174,5 @@ def fleet_account_status(
         connections=int(beat.get("connections", 0)) if beat else 0,
         ticks_per_second=float(beat.get("ticks_per_second", 0.0)) if beat else 0.0,
         last_tick_age_seconds=tick_age,
-        problem=_problem(account, worker, beat, tick_age),
+        problem=_problem(account, worker, beat, tick_age, drained),
     )

@@ -34,6 +34,7 @@ from streaming.fleet.state import (
     fleet_host_key,
     fleet_worker_key,
 )
+from streaming.fleet.supervisor import fleet_drained_key
 from subscriptions.market_calendar import nse_calendar
 from tests.accounts.factories import AccountFactory
 from tests.subscriptions.factories import SubscriptionFactory
@@ -137,6 +138,18 @@ def test_a_streamable_account_without_a_worker_is_stopped_and_a_bare_heartbeat_u
     assert rows[hand_run.id].problem == ""  # no subscriptions: nothing to tick
 
 
+def test_a_drained_account_says_so_with_the_operators_reason(redis_client):
+    account = AccountFactory.create()
+    SubscriptionFactory.create(account=account)
+    # The drain marker as the supervisor writes it when it obeys a drain.
+    redis_client.set(
+        fleet_drained_key(PREFIX, account.pk), orjson.dumps({"reason": "maintenance", "ts": 1.0})
+    )
+    (row,) = fleet_overview(redis=redis_client, prefix=PREFIX, now=time.time())
+    assert row.state == "drained"
+    assert row.problem == "drained by an operator: maintenance"
+
+
 def test_fleet_api_needs_authentication_and_is_in_the_schema(fleet):
     assert APIClient().get("/api/v1/fleet/").status_code in (401, 403)
     schema = _user(staff=True).get("/api/schema/", {"format": "json"}).json()
@@ -159,7 +172,7 @@ def test_the_selector_costs_one_query_and_one_redis_round_trip_whatever_the_size
         rows = fleet_overview(redis=client, prefix=PREFIX, now=time.time())
     assert len(rows) == 6 and all(r.subscribed_instruments == 1 for r in rows)
     assert len(queries.captured_queries) == 1
-    assert calls == ["MGET"]
+    assert calls == ["MGET"]  # worker, heartbeat, lease and drain keys of all six at once
 
 
 def test_restart_and_drain_publish_one_fleet_command_and_are_staff_only(fleet, redis_client):
