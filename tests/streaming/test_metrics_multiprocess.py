@@ -1,8 +1,9 @@
 """One scrape per host: two child processes' streaming metrics through the fleet's endpoint.
 
-The children are real Python processes that import ``streaming.metrics`` with the environment
-``HostMetrics.child_env`` gives (prometheus-client multiprocess mode); the endpoint is scraped
-over HTTP.
+First with small Python child processes that import ``streaming.metrics`` with the environment
+``HostMetrics.child_env`` gives (prometheus-client multiprocess mode), then with ``run_fleet``
+and two real ``run_account`` children streaming from the simulator; the endpoint is scraped over
+HTTP.
 """
 
 from __future__ import annotations
@@ -13,11 +14,20 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+from django.conf import settings
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 
 from streaming.fleet.metrics_export import HostMetrics, prepare_multiprocess_dir
-from tests.streaming.helpers import free_port
+from tests.streaming.fleet_helpers import fleet_env, run_fleet
+from tests.streaming.helpers import (
+    free_port,
+    load_simulator_instruments,
+    options_near_money,
+    simulator_account,
+    subscribe,
+)
 
 CHILD = """
 import sys
@@ -107,3 +117,34 @@ def test_the_directory_is_prepared_empty(tmp_path):
         assert fresh.is_dir() and list(fresh.iterdir()) == []
     finally:
         fresh.rmdir()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_run_fleet_serves_its_children_s_metrics_from_one_port(simulator_factory, redis_client):
+    """Two real ``run_account`` children under ``run_fleet``: one scrape shows both."""
+    sim = simulator_factory("--accounts", "2", "--seed", "7")
+    instruments = load_simulator_instruments(sim)
+    first, second = (simulator_account(sim, c) for c in sim.accounts[:2])
+    options = options_near_money(instruments, count=10)
+    subscribe(first, options[:5])
+    subscribe(second, options[5:])
+    port = free_port()
+    wanted = {str(first.pk), str(second.pk)}
+
+    def ticking_accounts() -> set[str]:
+        try:
+            samples = _scrape(port)
+        except OSError:
+            return set()
+        return {
+            dict(labels)["account"]
+            for (name, labels), value in samples.items()
+            if name == "streaming_ticks_total" and value > 0
+        }
+
+    with run_fleet(fleet_env(redis_url=settings.REDIS_URL), "--metrics-port", str(port)) as fleet:
+        fleet.wait_for(lambda: wanted <= ticking_accounts(), timeout=40)
+        samples = _scrape(port)
+        assert samples[("fleet_children", (("state", "running"),))] == 2
+        assert fleet.stop() == 0
