@@ -1,6 +1,7 @@
 """Admin for accounts: status at a glance, secrets write-only and masked, and the day's actions
 (enable, disable, check session, log in with Kite); the fleet's worker columns, restart/drain
-actions and fleet page come from ``accounts.fleet_admin``."""
+actions and fleet page are added by ``streaming.admin`` (the fleet lives in ``streaming``, which
+imports ``accounts``, never the other way round)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from django.utils.html import format_html
 from kiteconnect import exceptions as kite_exceptions
 
 from accounts.crypto import CredentialDecryptError
-from accounts.fleet_admin import FleetAdminMixin
 from accounts.models import Account
 from accounts.selectors import account_api_key_hint
 from accounts.services.account import (
@@ -72,14 +72,10 @@ class AccountAdminForm(forms.ModelForm):
         )
 
 
-# The admin index links the fleet page (the template extends the stock index).
-admin.site.index_template = "admin/ticker_index.html"
-
-
 @admin.register(Account)
-class AccountAdmin(FleetAdminMixin):
+class AccountAdmin(admin.ModelAdmin):
     form = AccountAdminForm
-    list_display = (
+    list_display: tuple[str, ...] = (
         "name",
         "status",
         "status_reason",
@@ -88,7 +84,6 @@ class AccountAdmin(FleetAdminMixin):
         "secret_state",
         "token_state",
         "capacity",
-        *FleetAdminMixin.fleet_columns,
         "updated_at",
     )
     list_filter = ("status",)
@@ -102,12 +97,11 @@ class AccountAdmin(FleetAdminMixin):
         "created_at",
         "updated_at",
     )
-    actions = (
+    actions: tuple[str, ...] = (
         "enable_accounts",
         "disable_accounts",
         "check_sessions",
         "log_in_with_kite",
-        *FleetAdminMixin.fleet_actions,
     )
     fieldsets = (
         (None, {"fields": ("name", "broker_user_id")}),
@@ -182,7 +176,7 @@ class AccountAdmin(FleetAdminMixin):
                 name="accounts_account_kite_login",
             ),
         ]
-        return custom + self.fleet_urls() + super().get_urls()
+        return custom + super().get_urls()
 
     def kite_login_view(self, request: HttpRequest, account_id: int) -> HttpResponse:
         account = get_object_or_404(Account, pk=account_id)

@@ -2,7 +2,7 @@
 
 Thin shells over ``accounts.services.login.account_check_session``; a dead token marks the
 account needs_login (and the subscriptions app's receiver re-runs the assignment). Network
-trouble, 429 and DB/Redis hiccups retry with the project's one policy (ticker_project.retry).
+trouble, 429 and DB/Redis hiccups retry with the project's one policy (infra.retry).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from celery import shared_task
 from accounts.models import Account, AccountStatus
 from accounts.services.login import account_check_session
 from accounts.wiring import configured_kite_factory
-from ticker_project.retry import TRANSIENT_RETRY
+from infra.retry import TRANSIENT_RETRY
 
 log = structlog.get_logger(__name__)
 

@@ -113,7 +113,7 @@ def _table_from_simulator(api_root: str):
 
 def _metas(rows, meta_type) -> list:
     from kite_wire.segments import INDICES, instrument_token  # noqa: PLC0415
-    from simulator.config import MarketConfig  # noqa: PLC0415
+    from market_model.config import MarketConfig  # noqa: PLC0415
 
     index_of = {
         spec.name: instrument_token(spec.index_exchange_token, INDICES)
@@ -338,22 +338,39 @@ class _PacedFeeder:
     """The simulator's model with a ~9,000-instrument chain, each instrument once a second,
     in frames every ``interval`` s over real WebSockets, stamped like the simulator's stress
     mode (exchange_timestamp = send second, last_traded_quantity = its microseconds). Each
-    connection gets only the tokens it subscribed to, as Kite serves them."""
+    connection gets only the tokens it subscribed to, as Kite serves them.
 
-    def __init__(self, interval: float) -> None:
+    ``stamp_volume``: also write the send time (microseconds, mod 2**32) into every packet's
+    ``volume_traded``, which workers publish unchanged as ``volume`` (the fleet benchmark reads
+    the latency back from Redis with it)."""
+
+    def __init__(self, interval: float, *, stamp_volume: bool = False, copies: int = 1) -> None:
         from dataclasses import replace  # noqa: PLC0415
 
         from kite_wire.packets import PacketKind, encode_packets  # noqa: PLC0415
-        from simulator.clock import VirtualClock, session_start_for  # noqa: PLC0415
-        from simulator.config import BANKNIFTY, NIFTY, MarketConfig  # noqa: PLC0415
-        from simulator.market import MarketModel  # noqa: PLC0415
-        from simulator.universe import KIND_INDEX  # noqa: PLC0415
+        from market_model.clock import VirtualClock, session_start_for  # noqa: PLC0415
+        from market_model.config import BANKNIFTY, NIFTY, MarketConfig  # noqa: PLC0415
+        from market_model.market import MarketModel  # noqa: PLC0415
+        from market_model.universe import KIND_INDEX  # noqa: PLC0415
         from simulator.ws import state_columns  # noqa: PLC0415
 
-        config = MarketConfig(
-            underlyings=(replace(NIFTY, strikes_each_side=224),
-                         replace(BANKNIFTY, strikes_each_side=224))
-        )  # fmt: skip
+        # ``copies`` > 1: more full accounts' worth, as synthetic indices shaped like these two.
+        underlyings = [
+            replace(NIFTY, strikes_each_side=224),
+            replace(BANKNIFTY, strikes_each_side=224),
+        ]
+        for copy in range(1, copies):
+            for spec, offset in ((NIFTY, 0), (BANKNIFTY, 500)):
+                underlyings.append(
+                    replace(
+                        spec,
+                        strikes_each_side=224,
+                        name=f"{spec.name}{copy}",
+                        index_symbol=f"{spec.index_symbol} {copy}",
+                        index_exchange_token=3000 + offset + copy,
+                    )
+                )
+        config = MarketConfig(underlyings=tuple(underlyings))  # fmt: skip
         clock = VirtualClock.starting_at(session_start_for(datetime.now(UTC)))
         self.model = MarketModel(config, seed=1, clock=clock)
         u = self.model.universe
@@ -365,6 +382,7 @@ class _PacedFeeder:
         )
         self.packets = encode_packets(PacketKind.FULL, state_columns(state, tradable, u.tokens))
         self.interval = interval
+        self.stamp_volume = stamp_volume
         self.port = _free_port()
         self.sent = 0
 
@@ -395,6 +413,8 @@ class _PacedFeeder:
                 now = time.time()
                 part["packet"]["exchange_timestamp"] = int(now)
                 part["packet"]["last_traded_quantity"] = int((now % 1.0) * 1_000_000)
+                if self.stamp_volume:
+                    part["packet"]["volume_traded"] = int(now * 1_000_000) & 0xFFFFFFFF
                 with_index = position < per_frame and index_packets.shape[0]
                 frame = encode_frame(index_packets, part) if with_index else encode_frame(part)
                 await ws.send(frame)

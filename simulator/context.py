@@ -7,9 +7,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
-from simulator.clock import VirtualClock
+from market_model.clock import VirtualClock
+from market_model.market import MarketModel
 from simulator.faults import FaultState
-from simulator.market import MarketModel
 from simulator.sessions import SessionStore
 
 # Kite's per-api_key REST limits (requests per second).

@@ -14,10 +14,10 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from simulator.clock import IST
-from simulator.market import MarketModel
-from simulator.path import SESSION_SECONDS, day_index, locate, session_open, trading_day
-from simulator.universe import KIND_INDEX
+from market_model.clock import IST
+from market_model.market import MarketModel
+from market_model.path import SESSION_SECONDS, day_index, locate, session_open, trading_day
+from market_model.universe import KIND_INDEX
 
 MINUTES_PER_SESSION: Final = SESSION_SECONDS // 60
 INTERVAL_MINUTES: Final[dict[str, int]] = {

@@ -16,13 +16,13 @@ import structlog
 from aiohttp import web
 
 from kite_wire.instruments_csv import write_instruments_csv
-from simulator.clock import IST
+from market_model.clock import IST
+from market_model.market import MarketState
+from market_model.universe import KIND_INDEX
 from simulator.context import HISTORICAL_PER_SECOND, QUOTE_PER_SECOND, SimulatorContext
 from simulator.faults import corrupt_instruments_csv
 from simulator.history import HistoryError, candles
-from simulator.market import MarketState
 from simulator.sessions import SessionError, SimAccount, profile_of, session_of
-from simulator.universe import KIND_INDEX
 
 log = structlog.get_logger(__name__)
 

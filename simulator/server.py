@@ -16,12 +16,12 @@ from typing import Final
 import structlog
 from aiohttp import web
 
+from market_model.clock import VirtualClock, session_start_for
+from market_model.config import MarketConfig
+from market_model.market import MarketModel
 from simulator import control, rest, ws
-from simulator.clock import VirtualClock, session_start_for
-from simulator.config import MarketConfig
 from simulator.context import SimulatorContext, SimulatorSettings
 from simulator.faults import FaultAction
-from simulator.market import MarketModel
 from simulator.sessions import SessionStore
 
 log = structlog.get_logger(__name__)

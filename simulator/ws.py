@@ -29,10 +29,10 @@ from kite_wire.messages import (
     parse_client_message,
 )
 from kite_wire.packets import HEARTBEAT, PacketKind, encode_frame, encode_packets, packet_kind
+from market_model.market import MarketState
+from market_model.universe import KIND_INDEX
 from simulator.context import SimulatorContext
 from simulator.faults import MalformedKind
-from simulator.market import MarketState
-from simulator.universe import KIND_INDEX
 
 log = structlog.get_logger(__name__)
 

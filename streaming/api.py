@@ -20,8 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from subscriptions.underlying_price import latest_key
-from ticker_project.redis_factory import build_redis
+from contract.names import latest_key
+from infra.redis_factory import process_redis
 
 MAX_TOKENS: Final = 1000
 MAX_TOKEN_VALUE: Final = 0xFFFFFFFF
@@ -72,13 +72,11 @@ class QuotesView(APIView):
             tokens = parse_tokens(request.query_params.get("tokens"))
         except QuoteTokensError as exc:
             return Response({"detail": str(exc)}, status=400)
-        client = build_redis(settings.REDIS_URL, timeout_seconds=2.0)
+        client = process_redis(settings.REDIS_URL)  # this process's pool, not one per request
         try:
             raw = client.hmget(latest_key(settings.TICKER_CHANNEL_PREFIX), [str(t) for t in tokens])
         except RedisError as exc:
             return Response({"detail": f"quotes unavailable: {type(exc).__name__}"}, status=503)
-        finally:
-            client.close()
         now = time.time()
         stale_after = float(settings.QUOTES_STALE_SECONDS)
         quotes: dict[str, Any] = {

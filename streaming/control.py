@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-import orjson
 import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from contract.control import parse_reload
 from streaming.backoff import Backoff
 
 log = structlog.get_logger(__name__)
@@ -46,25 +46,6 @@ class ReloadCoalescer:
             except BaseException:
                 self._pending.set()  # the request is not done: run again after the restart
                 raise
-
-
-def parse_reload(raw: bytes | str, *, account_id: int) -> str | None:
-    """The reason if ``raw`` is a reload for ``account_id``, else None (logged if malformed)."""
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        log.warning("control_message_not_json", length=len(raw))
-        return None
-    if not isinstance(doc, dict) or doc.get("type") != "reload":
-        return None
-    # The contract requires the list; only an explicit empty one means "every worker".
-    ids = doc.get("account_ids")
-    if not isinstance(ids, list):
-        log.warning("control_message_bad_account_ids", account_ids=str(ids)[:100])
-        return None
-    if ids and account_id not in ids:
-        return None
-    return str(doc.get("reason", "control"))[:100]
 
 
 async def listen_for_reloads(

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import redis
 from redis.exceptions import RedisError
 
-from streaming.heartbeat import heartbeat_key
+from contract.names import heartbeat_key
 from subscriptions.models import Subscription, SubscriptionStatus
 
 # (status, reason) as ticker_project.health.CheckResult takes it (no import: that module
@@ -29,7 +29,7 @@ def accounts_with_subscriptions() -> list[int]:
 
 def check_worker_heartbeats(
     *,
-    client_factory: Callable[[], redis.Redis],
+    client_factory: Callable[[], redis.Redis],  # a shared client: not closed here
     prefix: str,
     accounts: Callable[[], list[int]] = accounts_with_subscriptions,
 ) -> HealthVerdict:
@@ -41,8 +41,6 @@ def check_worker_heartbeats(
         present = client.mget([heartbeat_key(prefix, account_id) for account_id in expected])
     except RedisError as exc:
         return ("degraded", f"heartbeats unreadable: {type(exc).__name__}")
-    finally:
-        client.close()
     missing = [a for a, value in zip(expected, present, strict=True) if value is None]
     if missing:
         return ("degraded", f"no fresh worker heartbeat for accounts {missing}")

@@ -19,10 +19,6 @@ from redis.exceptions import RedisError
 log = structlog.get_logger(__name__)
 
 
-def heartbeat_key(prefix: str, account_id: int) -> str:
-    return f"{prefix}:heartbeat:{account_id}"
-
-
 def heartbeat_ttl_seconds(interval: float) -> int:
     return max(1, math.ceil(3 * interval))
 

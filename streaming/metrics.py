@@ -1,9 +1,7 @@
 """Prometheus metrics of the account worker.
 
-Exposed by ``run_account --metrics-port`` when run by hand; under ``run_fleet`` the child runs in
-prometheus-client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``) and the fleet's one endpoint
-per host reports every child (streaming.fleet.metrics_export). Gauges therefore name their
-multiprocess mode (ignored when the variable is not set).
+Served by ``run_account --metrics-port``, or, under the fleet, written to the fleet's
+multiprocess directory and served by the fleet's ``/metrics`` (streaming/fleet/metrics_export.py).
 """
 
 from __future__ import annotations
@@ -39,7 +37,7 @@ CAPACITY_REJECTED = Gauge(
     "streaming_capacity_rejected_tokens",
     "Subscribed tokens that did not fit the account's connections",
     ["account"],
-    multiprocess_mode="livesum",  # one worker per account: the live child's value
+    multiprocess_mode="livesum",  # under the fleet: only live children count
 )
 PUBLISH_LATENCY = Histogram(
     "streaming_publish_latency_seconds",

@@ -1,7 +1,7 @@
 """Mock mode: the simulator's market model, run in process, in place of the Kite feed.
 
 Outside market hours (``STREAMING_MOCK_MODE=auto``) or always (``always``), the worker prices
-its own subscriptions from `simulator.market.MarketModel`'s index paths and smile, seeded from
+its own subscriptions from `market_model.market.MarketModel`'s index paths and smile, seeded from
 the last real index prices, and hands Kite-encoded frames to the same processor the feed uses
 (so everything after decode is one code path). Messages carry ``is_mock: true``.
 
@@ -26,9 +26,9 @@ import structlog
 from greeks.engine import calendar_years_to_expiry
 from kite_wire.packets import PacketKind, encode_frame, encode_packets, packet_kind
 from kite_wire.segments import INDICES, instrument_token
-from simulator.clock import VirtualClock, session_start_for
-from simulator.config import MarketConfig
-from simulator.market import MarketModel, instrument_prices
+from market_model.clock import VirtualClock, session_start_for
+from market_model.config import MarketConfig
+from market_model.market import MarketModel, instrument_prices
 from streaming.feed.connection import FrameHandler
 from streaming.pipeline.instruments import KIND_OPTION, KIND_OTHER, InstrumentTable
 

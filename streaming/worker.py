@@ -35,13 +35,15 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from contract.fleet import LeaseHolder
+from contract.names import control_channel, heartbeat_key, latest_key
+from contract.snapshot import price_from_snapshot
 from streaming.config import EXIT_FAILURE, EXIT_LEASE_HELD, MockMode, WorkerConfig
 from streaming.control import ReloadCoalescer, listen_for_reloads
 from streaming.feed.credentials import FeedUrl
 from streaming.feed.pool import FeedPool
 from streaming.fleet.lease import AccountLease, LeaseLost, LeaseSpec, LeaseUnrenewable
-from streaming.fleet.state import LeaseHolder
-from streaming.heartbeat import TickRate, heartbeat_key, write_heartbeats
+from streaming.heartbeat import TickRate, write_heartbeats
 from streaming.metrics import CAPACITY_REJECTED, RELOADS
 from streaming.mock_source import MockFeed, modelled_index_tokens
 from streaming.pipeline.instruments import InstrumentTable
@@ -49,8 +51,6 @@ from streaming.pipeline.processor import TickProcessor
 from streaming.publish.redis_publisher import RedisPublisher
 from streaming.subscription_source import SubscriptionSet
 from streaming.supervisor import FatalWorkerError, TaskSupervisor
-from subscriptions.control_channel import control_channel
-from subscriptions.underlying_price import latest_key, price_from_snapshot
 
 log = structlog.get_logger(__name__)
 

@@ -10,24 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import orjson
 import redis
 import structlog
 
+from contract.control import reload_message
+from contract.names import control_channel
 from subscriptions.metrics import CONTROL_PUBLISH_FAILURES
 
 log = structlog.get_logger(__name__)
-
-
-def control_channel(prefix: str) -> str:
-    return f"{prefix}:control"
-
-
-def reload_message(*, account_ids: Iterable[int], reason: str, ts: float) -> bytes:
-    """``{"type": "reload", "account_ids": [...], "reason": ..., "ts": ...}``; [] = every worker."""
-    return orjson.dumps(
-        {"type": "reload", "account_ids": sorted(set(account_ids)), "reason": reason, "ts": ts}
-    )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import redis
 import structlog
 
+from contract.names import lock_key
 from subscriptions.metrics import SINGLE_FLIGHT_SKIPPED
 
 log = structlog.get_logger(__name__)
@@ -24,10 +25,6 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-
-
-def lock_key(prefix: str, job: str) -> str:
-    return f"{prefix}:lock:{job}"
 
 
 @contextmanager

@@ -3,7 +3,7 @@
 Queues (routes in settings): ``refresh`` for the instruments dump, ``rebalance`` for the
 every-minute strike rebalance, ``default`` for the assignment. Every task is idempotent
 (desired state, upserts), hence ``acks_late``; transient errors retry with the one policy in
-``ticker_project.retry``. Refresh and rebalance are single-flight (a Redis lock whose TTL is the
+``infra.retry``. Refresh and rebalance are single-flight (a Redis lock whose TTL is the
 hard time limit), so overlapping runs skip instead of colliding.
 """
 
@@ -15,6 +15,7 @@ import structlog
 from celery import shared_task
 from django.utils import timezone
 
+from infra.retry import TRANSIENT_RETRY
 from subscriptions.services.instruments import instruments_refresh
 from subscriptions.services.rebalance import underlyings_rebalance
 from subscriptions.wiring import (
@@ -24,7 +25,6 @@ from subscriptions.wiring import (
     configured_price_source,
     configured_single_flight,
 )
-from ticker_project.retry import TRANSIENT_RETRY
 
 log = structlog.get_logger(__name__)
 

@@ -8,14 +8,15 @@ the edge: a missing or non-positive price is an error with context, never a sile
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import orjson
 import redis
 import structlog
 from kiteconnect import KiteConnect
+
+from contract.names import latest_key
+from contract.snapshot import positive_number, price_from_snapshot
 
 log = structlog.get_logger(__name__)
 
@@ -30,47 +31,10 @@ class UnderlyingPrice:
     source: str  # "redis" or "kite"
 
 
-def latest_key(prefix: str) -> str:
-    """The hash of latest snapshots the workers keep, one field per token (the contract's)."""
-    return f"{prefix}:latest"
-
-
-def _positive(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) and number > 0 else None
-
-
-def price_from_snapshot(
-    raw: bytes | str | None, *, now_epoch: float, max_age_seconds: float
-) -> float | None:
-    """The snapshot's price when it parses and is at most ``max_age_seconds`` old."""
-    if raw is None:
-        return None
-    try:
-        payload = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        log.warning("underlying_snapshot_invalid", problem="not JSON", value=raw[:100])
-        return None
-    if not isinstance(payload, Mapping):
-        log.warning("underlying_snapshot_invalid", problem="not an object")
-        return None
-    price = _positive(payload.get("price"))
-    ts = _positive(payload.get("ts"))
-    if price is None:
-        log.warning("underlying_snapshot_invalid", field="price", value=payload.get("price"))
-        return None
-    if ts is None or now_epoch - ts > max_age_seconds:
-        log.info("underlying_snapshot_stale", ts=payload.get("ts"), max_age=max_age_seconds)
-        return None
-    return price
-
-
 def price_from_ltp(response: object, key: str) -> float:
     """``last_price`` of ``key`` in a Kite ``ltp()`` answer, validated."""
     entry = response.get(key) if isinstance(response, Mapping) else None
-    price = _positive(entry.get("last_price")) if isinstance(entry, Mapping) else None
+    price = positive_number(entry.get("last_price")) if isinstance(entry, Mapping) else None
     if price is None:
         raise UnderlyingPriceUnavailable(f"Kite ltp answer has no positive last_price for {key}")
     return price

@@ -16,6 +16,7 @@ from kiteconnect import KiteConnect
 
 from accounts.selectors import accounts_streamable
 from accounts.wiring import configured_kite_factory
+from infra.redis_factory import process_redis
 from subscriptions.control_channel import ControlPublisher
 from subscriptions.kite_dump import DumpSource, dump_sources
 from subscriptions.locks import single_flight
@@ -23,11 +24,11 @@ from subscriptions.market_calendar import MarketCalendar, nse_calendar
 from subscriptions.services.assignment import AssignmentReport, subscriptions_assign
 from subscriptions.services.availability import accounts_unavailable_for_streaming
 from subscriptions.underlying_price import UnderlyingPriceSource
-from ticker_project.redis_factory import build_redis
 
 
 def configured_redis() -> redis.Redis:
-    return build_redis(settings.REDIS_URL)
+    """This process's shared client (one pool per process, never one per call)."""
+    return process_redis(settings.REDIS_URL)
 
 
 def configured_prefix() -> str:

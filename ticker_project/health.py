@@ -20,10 +20,10 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 
+from infra.redis_factory import build_redis, process_redis
 from streaming.fleet.health import check_fleet
 from subscriptions.health import assignment_health
 from ticker_project.metrics import HEALTH_CHECK_FAILURES
-from ticker_project.redis_factory import build_redis
 
 log = structlog.get_logger(__name__)
 
@@ -56,13 +56,10 @@ def check_database() -> CheckResult:
 
 
 def check_redis(url: str) -> CheckResult:
-    client = build_redis(url, timeout_seconds=1.0)
     try:
-        client.ping()
+        process_redis(url).ping()
     except redis.exceptions.RedisError as exc:
         return CheckResult("down", f"redis unreachable: {type(exc).__name__}: {exc}")
-    finally:
-        client.close()
     return CheckResult("ok")
 
 

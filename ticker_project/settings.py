@@ -233,3 +233,5 @@ FLEET_STARTUP_GRACE_SECONDS: float = env.float("FLEET_STARTUP_GRACE_SECONDS", de
 FLEET_RESTART_INITIAL_SECONDS: float = env.float("FLEET_RESTART_INITIAL_SECONDS", default=1.0)
 FLEET_RESTART_MAX_SECONDS: float = env.float("FLEET_RESTART_MAX_SECONDS", default=60.0)
 FLEET_METRICS_PORT: int = env.int("FLEET_METRICS_PORT", default=0)
+# Where the children's multiprocess metric files go (a fresh directory per fleet run under it).
+FLEET_METRICS_DIR: str = env.str("FLEET_METRICS_DIR", default="")

@@ -22,11 +22,11 @@ from rest_framework.response import Response
 
 from accounts.api import IsStaffOrReadOnly
 from accounts.models import Account
+from contract.fleet import FleetAction
+from infra.redis_factory import process_redis
 from streaming.fleet.selectors import fleet_overview
 from streaming.fleet.services import fleet_worker_command
-from streaming.fleet.state import FleetAction
 from streaming.fleet.status import FleetAccountStatus
-from ticker_project.redis_factory import process_redis
 
 
 class LeaseHolderSerializer(serializers.Serializer[Any]):

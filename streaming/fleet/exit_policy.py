@@ -15,6 +15,7 @@ import signal
 from dataclasses import dataclass
 from typing import Literal
 
+from contract.fleet import WorkerStateName
 from streaming.config import (
     EXIT_FAILURE,
     EXIT_LEASE_HELD,
@@ -23,7 +24,6 @@ from streaming.config import (
     EXIT_OK,
     EXIT_USAGE,
 )
-from streaming.fleet.state import WorkerStateName
 
 ExitAction = Literal["restart", "wait_for_change", "wait_for_login", "release", "stopped"]
 

@@ -30,7 +30,7 @@ from redis.asyncio.lock import Lock as AsyncLock
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from redis.lock import Lock
 
-from streaming.fleet.state import LeaseHolder, account_lease_key, decode_lease_holder, encode
+from contract.fleet import LeaseHolder, account_lease_key, decode_lease_holder, encode
 
 log = structlog.get_logger(__name__)
 

@@ -16,16 +16,16 @@ from django.db.models import Count, Exists, OuterRef, Q
 
 from accounts.models import Account
 from accounts.selectors import accounts_streamable
-from streaming.fleet.state import (
+from contract.fleet import (
     FleetRecord,
     account_lease_key,
     decode_fleet,
     fleet_host_pattern,
     fleet_worker_key,
 )
+from contract.names import heartbeat_key
 from streaming.fleet.status import AccountRow, FleetAccountStatus, fleet_account_status
 from streaming.fleet.supervisor import fleet_drained_key
-from streaming.heartbeat import heartbeat_key
 from subscriptions.models import SubscriptionStatus
 
 log = structlog.get_logger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 import structlog
 
-from streaming.fleet.state import FleetAction, FleetCommand, encode, fleet_control_channel
+from contract.fleet import FleetAction, FleetCommand, encode, fleet_control_channel
 
 log = structlog.get_logger(__name__)
 

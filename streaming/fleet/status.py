@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import structlog
 
-from streaming.fleet.state import LeaseHolder, WorkerRecord, decode_lease_holder, decode_worker
+from contract.fleet import LeaseHolder, WorkerRecord, decode_lease_holder, decode_worker
 
 log = structlog.get_logger(__name__)
 

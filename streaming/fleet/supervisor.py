@@ -31,13 +31,7 @@ import orjson
 import redis
 import structlog
 
-from streaming.backoff import Backoff
-from streaming.fleet import fleet_metrics as metrics
-from streaming.fleet.child import ChildProcess, spawn_child
-from streaming.fleet.claims import PeerLoad, choose_claims
-from streaming.fleet.exit_policy import decide_after_exit
-from streaming.fleet.lease import lease_break_dead_holder, lease_holders
-from streaming.fleet.state import (
+from contract.fleet import (
     RECORD_REFRESH_SECONDS,
     RECORD_TTL_SECONDS,
     FleetRecord,
@@ -48,20 +42,23 @@ from streaming.fleet.state import (
     decode_fleet,
     encode,
     fleet_control_channel,
+    fleet_drained_key,
     fleet_host_key,
     fleet_host_pattern,
     fleet_worker_key,
 )
+from contract.names import control_channel
+from streaming.backoff import Backoff
+from streaming.fleet import fleet_metrics as metrics
+from streaming.fleet.child import ChildProcess, spawn_child
+from streaming.fleet.claims import PeerLoad, choose_claims
+from streaming.fleet.exit_policy import decide_after_exit
+from streaming.fleet.lease import lease_break_dead_holder, lease_holders
 
 log = structlog.get_logger(__name__)
 
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 FAILOVER_RETRY_SECONDS = 2.0
-
-
-def fleet_drained_key(prefix: str, account_id: int) -> str:
-    """Set while an operator has drained the account (no fleet claims it until a restart)."""
-    return f"{prefix}:fleet:drained:{account_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +232,7 @@ class FleetSupervisor:
             try:
                 pubsub = self.deps.redis.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(
-                    f"{self.config.prefix}:control", fleet_control_channel(self.config.prefix)
+                    control_channel(self.config.prefix), fleet_control_channel(self.config.prefix)
                 )
             except REDIS_ERRORS as exc:
                 self._timers.subscribe_at = now + self._subscribe_backoff.next_delay()

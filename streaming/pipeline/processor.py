@@ -16,6 +16,13 @@ import numpy.typing as npt
 import orjson
 import structlog
 
+from contract.names import (
+    latest_key,
+    options_channel,
+    options_stream,
+    underlying_channel,
+    underlying_stream,
+)
 from greeks.engine import GreeksDefaults
 from kite_wire.packets import MODE_FULL, MODE_LTP, DecodedBatch, decode_frame
 from streaming.metrics import MALFORMED_PACKETS, TICKS
@@ -24,7 +31,6 @@ from streaming.pipeline.enrich import price_options, years_to_expiry
 from streaming.pipeline.instruments import KIND_INDEX, KIND_OPTION, KIND_OTHER, InstrumentTable
 from streaming.pipeline.messages import bar_message, depth_fragments, headed_message
 from streaming.publish.resp import ChannelEncoder, Chunk, hset
-from subscriptions.underlying_price import latest_key
 
 log = structlog.get_logger(__name__)
 _dumps = orjson.dumps
@@ -51,11 +57,11 @@ class TickProcessor:
         self.is_mock = is_mock
         self._sink = sink
         self._options = ChannelEncoder(
-            channel=f"{prefix}:options", stream=f"{prefix}:options:stream",
+            channel=options_channel(prefix), stream=options_stream(prefix),
             maxlen=options_stream_maxlen,
         )  # fmt: skip
         self._bars_encoder = ChannelEncoder(
-            channel=f"{prefix}:underlying", stream=f"{prefix}:underlying:stream",
+            channel=underlying_channel(prefix), stream=underlying_stream(prefix),
             maxlen=bars_stream_maxlen,
         )  # fmt: skip
         self._latest_key = latest_key(prefix).encode()

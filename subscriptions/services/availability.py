@@ -15,18 +15,11 @@ import orjson
 import redis
 import structlog
 
+from contract.fleet import last_streaming_key
+from contract.names import heartbeat_key
 from subscriptions.streaming_availability import accounts_not_streaming, heartbeat_is_streaming
 
 log = structlog.get_logger(__name__)
-
-
-def last_streaming_key(prefix: str) -> str:
-    return f"{prefix}:fleet:last_streaming"
-
-
-def _heartbeat_key(prefix: str, account_id: int) -> str:
-    # The worker's heartbeat (docs/redis-contract.md); written by streaming/heartbeat.py.
-    return f"{prefix}:heartbeat:{account_id}"
 
 
 def _document(raw: bytes | str | None) -> dict[str, Any] | None:
@@ -51,7 +44,7 @@ def accounts_unavailable_for_streaming(
     """The streamable accounts that have not streamed for ``grace_seconds``; clocks updated."""
     key = last_streaming_key(prefix)
     try:
-        raws = client.mget([_heartbeat_key(prefix, a) for a in account_ids]) if account_ids else []
+        raws = client.mget([heartbeat_key(prefix, a) for a in account_ids]) if account_ids else []
         stored: Any = client.hgetall(key)
         streaming_now = frozenset(
             account_id

@@ -1,12 +1,14 @@
 """Admin and the fleet: worker columns on the account list, restart/drain actions, fleet page.
 
 The fleet's records are this admin's input: the tests write them into Redis as ``run_fleet``
-would (encoded by ``streaming.fleet.state``), and listen on the control channel for commands.
+would (encoded by ``contract.fleet``), and listen on the control channel for commands.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
+from typing import Any
 
 import orjson
 import pytest
@@ -17,7 +19,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Account
-from streaming.fleet.state import (
+from contract.fleet import (
     FleetRecord,
     WorkerRecord,
     decode_command,
@@ -26,7 +28,7 @@ from streaming.fleet.state import (
     fleet_host_key,
     fleet_worker_key,
 )
-from streaming.heartbeat import heartbeat_key
+from contract.names import heartbeat_key
 from tests.accounts.factories import AccountFactory
 from tests.subscriptions.factories import SubscriptionFactory
 
@@ -82,7 +84,7 @@ def test_account_list_shows_worker_state_host_rate_and_tick_age_in_one_redis_rea
     assert isinstance(counting, CountingRedis)
     counting.sent = []
     # The admin takes its client from the process factory; give it one that counts commands.
-    monkeypatch.setattr("accounts.fleet_admin.process_redis", lambda url: counting)
+    monkeypatch.setattr("streaming.fleet_admin.process_redis", lambda url: counting)
 
     response = staff_client.get(reverse("admin:accounts_account_changelist"))
 
@@ -99,11 +101,13 @@ def test_account_list_shows_worker_state_host_rate_and_tick_age_in_one_redis_rea
 
 
 def test_restart_and_drain_actions_publish_fleet_commands(
-    staff_client: Client, redis_client: redis.Redis
+    staff_client: Client, redis_client: redis.Redis, settings: Any
 ) -> None:
     accounts = [AccountFactory.create(), AccountFactory.create()]
+    # Pub/sub channels are server-wide (not per Redis db): this test's own prefix.
+    settings.TICKER_CHANNEL_PREFIX = f"test-{uuid.uuid4().hex}"
     pubsub = redis_client.pubsub()
-    pubsub.subscribe(fleet_control_channel(PREFIX))
+    pubsub.subscribe(fleet_control_channel(settings.TICKER_CHANNEL_PREFIX))
     assert pubsub.get_message(timeout=2)["type"] == "subscribe"
     url = reverse("admin:accounts_account_changelist")
     ids = [str(a.pk) for a in accounts]
@@ -124,7 +128,10 @@ def test_restart_and_drain_actions_publish_fleet_commands(
     pubsub.close()
 
 
-def test_an_action_with_no_fleet_listening_says_so(staff_client: Client, redis_client) -> None:
+def test_an_action_with_no_fleet_listening_says_so(
+    staff_client: Client, redis_client: redis.Redis, settings: Any
+) -> None:
+    settings.TICKER_CHANNEL_PREFIX = f"test-{uuid.uuid4().hex}"  # no fleet of anyone's hears
     account = AccountFactory.create(name="lonely")
     response = staff_client.post(
         reverse("admin:accounts_account_changelist"),

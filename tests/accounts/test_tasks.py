@@ -8,11 +8,11 @@ import pytest
 
 from accounts.models import AccountStatus
 from accounts.tasks import check_account_session, check_account_sessions
+from infra.retry import TRANSIENT_ERRORS
 from tests.accounts.factories import AccountFactory
 from tests.subscriptions.conftest import eager_celery, stub
 from tests.subscriptions.kite_stub import KiteStub, kite_stub
 from ticker_project.celery import app as celery_app
-from ticker_project.retry import TRANSIENT_ERRORS
 
 pytestmark = pytest.mark.django_db
 __all__ = ["eager_celery", "stub"]

@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from greeks.engine import bsm_implied_volatility
-from simulator.clock import IST, VirtualClock
-from simulator.config import MarketConfig
-from simulator.expiries import last_tuesday
+from market_model.clock import IST, VirtualClock
+from market_model.config import MarketConfig
+from market_model.expiries import last_tuesday
+from market_model.market import MarketModel, years_to_expiry
+from market_model.path import SESSION_SECONDS
+from market_model.smile import smile_vol
+from market_model.universe import KIND_OPTION
 from simulator.history import candles
-from simulator.market import MarketModel, years_to_expiry
-from simulator.path import SESSION_SECONDS
-from simulator.smile import smile_vol
-from simulator.universe import KIND_OPTION
 
 START = datetime(2025, 11, 12, 10, 0, tzinfo=IST)  # a Wednesday
 

@@ -14,7 +14,7 @@ from kiteconnect import KiteConnect
 from kiteconnect.exceptions import InputException, NetworkException, TokenException
 
 from kite_wire.instruments_csv import read_instruments_csv
-from simulator.clock import IST
+from market_model.clock import IST
 from tests.simulator_fixtures import SimAccountCredentials, SimulatorHandle
 
 NIFTY, BANKNIFTY = 256265, 260105

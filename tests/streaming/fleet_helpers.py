@@ -16,7 +16,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
-from streaming.fleet.state import (
+from contract.fleet import (
     WorkerRecord,
     account_lease_key,
     decode_lease_holder,

@@ -1,12 +1,13 @@
 """The fleet's ops views: ``/api/v1/fleet/``, its restart/drain commands, and the health check.
 
-Records are written in the exact form ``streaming.fleet.state`` encodes (what ``run_fleet``
+Records are written in the exact form ``contract.fleet`` encodes (what ``run_fleet``
 writes); Redis and PostgreSQL are real.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, datetime
 
 import orjson
@@ -20,10 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import AccountStatus
-from streaming.fleet.health import check_fleet
-from streaming.fleet.selectors import fleet_hosts, fleet_overview
-from streaming.fleet.services import fleet_worker_command
-from streaming.fleet.state import (
+from contract.fleet import (
     FleetRecord,
     LeaseHolder,
     WorkerRecord,
@@ -34,6 +32,9 @@ from streaming.fleet.state import (
     fleet_host_key,
     fleet_worker_key,
 )
+from streaming.fleet.health import check_fleet
+from streaming.fleet.selectors import fleet_hosts, fleet_overview
+from streaming.fleet.services import fleet_worker_command
 from streaming.fleet.supervisor import fleet_drained_key
 from subscriptions.market_calendar import nse_calendar
 from tests.accounts.factories import AccountFactory
@@ -175,10 +176,15 @@ def test_the_selector_costs_one_query_and_one_redis_round_trip_whatever_the_size
     assert calls == ["MGET"]  # worker, heartbeat, lease and drain keys of all six at once
 
 
-def test_restart_and_drain_publish_one_fleet_command_and_are_staff_only(fleet, redis_client):
+def test_restart_and_drain_publish_one_fleet_command_and_are_staff_only(
+    fleet, redis_client, settings
+):
     streaming, _, _ = fleet
+    # Pub/sub channels are server-wide (not per Redis db): a prefix of this test's own keeps
+    # other processes on the shared server from hearing, or sending, these commands.
+    settings.TICKER_CHANNEL_PREFIX = f"test-{uuid.uuid4().hex}"
     pubsub = redis_client.pubsub()
-    pubsub.subscribe(fleet_control_channel(PREFIX))
+    pubsub.subscribe(fleet_control_channel(settings.TICKER_CHANNEL_PREFIX))
     assert pubsub.get_message(timeout=2)["type"] == "subscribe"
     assert _user(staff=False).post(f"/api/v1/fleet/{streaming.id}/restart/").status_code == 403
     staff = _user(staff=True)

@@ -12,6 +12,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
+from typing import Any
 
 import orjson
 import pytest
@@ -33,6 +35,7 @@ from tests.streaming.fleet_helpers import (
 from tests.streaming.helpers import (
     REPO_ROOT,
     ThrowawayRedis,
+    free_port,
     heartbeat,
     load_simulator_instruments,
     options_near_money,
@@ -45,13 +48,20 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 PREFIX = settings.TICKER_CHANNEL_PREFIX
 
 
+def _scrape_with_ticks(port: int, *account_ids: int) -> str | None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    wanted = [f'streaming_ticks_total{{account="{a}",kind="all"}}' for a in account_ids]
+    return text if all(w in text for w in wanted) else None
+
+
 def _last_id(client: redis.Redis) -> bytes:
-    entries: list = client.xrevrange(f"{PREFIX}:options:stream", count=1)
+    entries: Any = client.xrevrange(f"{PREFIX}:options:stream", count=1)
     return entries[0][0] if entries else b"0-0"
 
 
 def _tokens_ticked_since(client: redis.Redis, last_id: bytes) -> set[int]:
-    entries: list = client.xrange(f"{PREFIX}:options:stream", min=b"(" + last_id)
+    entries: Any = client.xrange(f"{PREFIX}:options:stream", min=b"(" + last_id)
     return {m["token"] for _id, fields in entries for m in orjson.loads(fields[b"data"])}
 
 
@@ -65,7 +75,9 @@ def test_killed_and_hung_children_are_replaced_and_sigterm_leaves_nothing(
     subscribe(first, nifty[:10])
     subscribe(second, nifty[10:])
     first_tokens = {i.instrument_token for i in nifty[:10]}
-    with run_fleet(fleet_env(redis_url=settings.REDIS_URL)) as fleet:
+    metrics_port = free_port()
+    env = fleet_env(redis_url=settings.REDIS_URL, FLEET_METRICS_PORT=str(metrics_port))
+    with run_fleet(env) as fleet:
         pid_a = fleet.wait_for(lambda: running_pid(redis_client, first.pk))
         pid_b = fleet.wait_for(lambda: running_pid(redis_client, second.pk))
         assert lease_pid(redis_client, first.pk) == pid_a
@@ -77,14 +89,19 @@ def test_killed_and_hung_children_are_replaced_and_sigterm_leaves_nothing(
         fleet.wait_for(
             lambda: (
                 (running_pid(redis_client, first.pk) or pid_a) != pid_a
-                and first_tokens <= _tokens_ticked_since(redis_client, since)
+                and first_tokens & _tokens_ticked_since(redis_client, since)
             ),
             timeout=5,
         )
         assert time.monotonic() - killed_at <= 5
+        fleet.wait_for(lambda: first_tokens <= _tokens_ticked_since(redis_client, since))
         record = worker_record(redis_client, first.pk)
         assert record is not None and record.restarts == 1
         assert record.last_exit_reason == "killed by SIGKILL"
+
+        # One scrape for the host: the fleet's metrics and every child's, the dead one's included.
+        scrape = fleet.wait_for(lambda: _scrape_with_ticks(metrics_port, first.pk, second.pk))
+        assert "fleet_child_restarts_total 1.0" in scrape
 
         # A second worker for an account that streams refuses, naming the holder.
         new_pid_a = running_pid(redis_client, first.pk)
@@ -126,8 +143,7 @@ def test_a_403_fails_over_to_another_account_without_celery(simulator_factory, r
         sim.control.fault("expire_tokens", api_key=sim.accounts[0].api_key)
         sim.control.fault("drop", api_key=sim.accounts[0].api_key)
         fleet.wait_for(
-            lambda: (worker_record(redis_client, dying.pk) or {"state": ""}).state == "needs_login",
-            timeout=30,
+            lambda: record_field(redis_client, dying.pk, "state") == "needs_login", timeout=30
         )
         # Every one of its instruments streams from the healthy account, none lost.
         fleet.wait_for(
@@ -168,7 +184,7 @@ def test_two_fleets_share_the_accounts_and_one_takes_over_when_the_other_dies(
 
 def _share_and_take_over(sim, accounts, fleet_a, fleet_b, redis_client) -> None:
     fleet_b.wait_for(lambda: all(running_pid(redis_client, a.pk) for a in accounts))
-    owners = {a.pk: worker_record(redis_client, a.pk).fleet_id for a in accounts}
+    owners = {a.pk: record_field(redis_client, a.pk, "fleet_id") for a in accounts}
     assert sorted(owners.values()) == ["fleet-a", "fleet-a", "fleet-b", "fleet-b"], owners
     # The simulator sees exactly one connection per api_key: no account streams twice.
     time.sleep(2)

@@ -1,7 +1,7 @@
 """One scrape per host: two child processes' streaming metrics through the fleet's endpoint.
 
 First with small Python child processes that import ``streaming.metrics`` with the environment
-``HostMetrics.child_env`` gives (prometheus-client multiprocess mode), then with ``run_fleet``
+``FleetMetrics.child_env`` gives (prometheus-client multiprocess mode), then with ``run_fleet``
 and two real ``run_account`` children streaming from the simulator; the endpoint is scraped over
 HTTP.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import REGISTRY, Counter
 from prometheus_client.parser import text_string_to_metric_families
 
-from streaming.fleet.metrics_export import HostMetrics, prepare_multiprocess_dir
+from streaming.fleet.metrics_export import FleetMetrics
 from tests.streaming.fleet_helpers import fleet_env, run_fleet
 from tests.streaming.helpers import (
     free_port,
@@ -64,20 +64,18 @@ def _child(env: dict[str, str], account: str, ticks: int, rejected: int) -> subp
 
 
 def test_one_endpoint_reports_every_child_and_the_fleet(tmp_path):
-    fleet_registry = CollectorRegistry()
-    restarts = Counter("fleet_child_restarts_total", "restarts", registry=fleet_registry)
+    # The fleet's own registry is the process's default one (fleet_metrics registers there).
+    restarts = Counter("test_fleet_own_restarts_total", "restarts")
     restarts.inc(3)
-    exported = HostMetrics.start(
-        port=free_port(), addr="127.0.0.1", directory=tmp_path / "mp",
-        fleet_registry=fleet_registry,
-    )  # fmt: skip
+    exported = FleetMetrics(str(tmp_path))
+    port = free_port()
+    exported.serve(port)
     children = [
         _child(exported.child_env(), "1", 10, 5),
         _child(exported.child_env(), "2", 7, 0),
     ]
     try:
-        assert exported.port is not None
-        samples = _scrape(exported.port)
+        samples = _scrape(port)
         ticks = "streaming_ticks_total"
         assert samples[(ticks, (("account", "1"), ("kind", "option")))] == 10
         assert samples[(ticks, (("account", "2"), ("kind", "option")))] == 7
@@ -85,15 +83,15 @@ def test_one_endpoint_reports_every_child_and_the_fleet(tmp_path):
         assert samples[("streaming_reconnects_total", reconnect)] == 1
         assert samples[("streaming_capacity_rejected_tokens", (("account", "1"),))] == 5
         assert samples[("streaming_publish_latency_seconds_count", (("account", "2"),))] == 1
-        assert samples[("fleet_child_restarts_total", ())] == 3
+        assert samples[("test_fleet_own_restarts_total", ())] == 3
 
         # Child 1 exits: the fleet marks it dead; its live gauge goes, its counters stay.
         first = children[0]
         assert first.stdin is not None
         first.stdin.close()
         assert first.wait(timeout=10) == 0
-        exported.mark_dead(first.pid)
-        after = _scrape(exported.port)
+        exported.child_exited(first.pid)
+        after = _scrape(port)
         assert ("streaming_capacity_rejected_tokens", (("account", "1"),)) not in after
         assert after[("streaming_capacity_rejected_tokens", (("account", "2"),))] == 0
         assert after[(ticks, (("account", "1"), ("kind", "option")))] == 10
@@ -104,19 +102,8 @@ def test_one_endpoint_reports_every_child_and_the_fleet(tmp_path):
                 child.stdin.close()
                 child.wait(timeout=10)
         exported.close()
+        REGISTRY.unregister(restarts)
     assert not exported.directory.exists()
-
-
-def test_the_directory_is_prepared_empty(tmp_path):
-    stale = tmp_path / "mp"
-    stale.mkdir()
-    (stale / "counter_999.db").write_bytes(b"old")
-    assert list(prepare_multiprocess_dir(stale).iterdir()) == []
-    fresh = prepare_multiprocess_dir(None)
-    try:
-        assert fresh.is_dir() and list(fresh.iterdir()) == []
-    finally:
-        fresh.rmdir()
 
 
 @pytest.mark.django_db(transaction=True)

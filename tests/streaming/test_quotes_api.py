@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from infra.redis_factory import process_redis
 from streaming.health import check_worker_heartbeats
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,7 @@ def test_heartbeat_check_is_degraded_without_a_fresh_heartbeat(redis_client):
     prefix = settings.TICKER_CHANNEL_PREFIX
 
     def factory() -> redis.Redis:
-        return redis.Redis.from_url(settings.REDIS_URL)
+        return process_redis(settings.REDIS_URL)
 
     assert check_worker_heartbeats(client_factory=factory, prefix=prefix, accounts=list) == (
         "ok", "",

@@ -13,8 +13,8 @@ from django.conf import settings
 from accounts.crypto import CredentialCipher
 from accounts.models import AccountStatus
 from greeks.engine import expiry_close_epoch as expiry_epoch
-from simulator.config import MarketConfig
-from simulator.smile import smile_vol
+from market_model.config import MarketConfig
+from market_model.smile import smile_vol
 from streaming.config import EXIT_NEEDS_LOGIN, EXIT_NOT_STREAMABLE, EXIT_OK
 from tests.streaming.helpers import (
     NIFTY_INDEX,

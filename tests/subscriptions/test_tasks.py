@@ -14,6 +14,7 @@ from django.conf import settings
 from kiteconnect import exceptions as kite_exceptions
 
 from accounts.services.account import account_disable
+from infra.retry import TRANSIENT_ERRORS
 from subscriptions.locks import single_flight
 from subscriptions.models import Instrument, Subscription
 from subscriptions.services.subscriptions import subscriptions_bulk_create
@@ -22,7 +23,6 @@ from tests.accounts.factories import AccountFactory
 from tests.subscriptions.factories import InstrumentFactory
 from tests.subscriptions.kite_stub import KiteStub
 from ticker_project.celery import app as celery_app
-from ticker_project.retry import TRANSIENT_ERRORS
 
 pytestmark = pytest.mark.django_db
 

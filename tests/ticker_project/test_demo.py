@@ -1,8 +1,9 @@
 """``manage.py run_demo`` (what ``make demo`` runs) on embedded defaults: SQLite and an embedded
-Redis under a private VAR_DIR, the simulator, Celery and one worker per demo account.
+Redis under a private VAR_DIR, the simulator, Celery and the fleet (one worker per demo account).
 
 Within 60 s a priced option tick is on Redis and ``tail_ticks`` prints ticks with IV and
-Greeks; the admin and health answer; SIGTERM stops everything and the demo exits 0.
+Greeks; the admin and health answer; a killed worker is restarted by the fleet while the demo
+runs on; SIGTERM stops everything (no process left) and the demo exits 0.
 """
 
 from __future__ import annotations
@@ -57,7 +58,17 @@ def test_demo_runs_the_product_end_to_end_and_stops_cleanly(tmp_path: Path) -> N
     env = _demo_env(var_dir)
     port = _free_port()
     demo = subprocess.Popen(
-        [sys.executable, "manage.py", "run_demo", "--port", str(port), "--seed", "3"],
+        [
+            sys.executable,
+            "manage.py",
+            "run_demo",
+            "--port",
+            str(port),
+            "--seed",
+            "3",
+            "--fleet-metrics-port",
+            str(_free_port()),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -99,6 +110,16 @@ def test_demo_runs_the_product_end_to_end_and_stops_cleanly(tmp_path: Path) -> N
             assert tick["is_mock"] is True
             assert {"iv", "delta", "gamma", "theta", "vega", "price", "tradingsymbol"} <= set(tick)
         assert any(tick["iv"] is not None and 0.03 < tick["iv"] < 1.5 for tick in ticks)
+
+        # Killing one worker no longer stops the demo: the fleet starts another.
+        fleet = _wait_for(lambda: _children(demo.pid, "run_fleet"))[0]
+        workers = _wait_for(
+            lambda: len(_children(fleet, "run_account")) == 3 and _children(fleet, "run_account")
+        )
+        os.kill(workers[0], signal.SIGKILL)
+        _wait_for(lambda: len(set(_children(fleet, "run_account")) - {workers[0]}) == 3)
+        assert demo.poll() is None
+        everything = [fleet, *_children(fleet, "run_account"), *_children(demo.pid, "")]
     finally:
         demo.send_signal(signal.SIGTERM)
         try:
@@ -107,6 +128,8 @@ def test_demo_runs_the_product_end_to_end_and_stops_cleanly(tmp_path: Path) -> N
             if demo.poll() is None:
                 demo.kill()
     assert code == 0
+    time.sleep(0.5)
+    assert [pid for pid in everything if Path(f"/proc/{pid}").exists()] == []
     assert not (var_dir / "redis.sock").exists() or not _socket_answers(var_dir / "redis.sock")
 
 
@@ -117,3 +140,27 @@ def _socket_answers(path: Path) -> bool:
         except OSError:
             return False
     return True
+
+
+def _children(parent: int, marker: str) -> list[int]:
+    """Live child processes of ``parent`` whose command line contains ``marker``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z" and marker in cmdline:
+            found.append(int(stat.parent.name))
+    return sorted(found)
+
+
+def _wait_for(condition, seconds: float = 30.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"condition not met within {seconds}s")

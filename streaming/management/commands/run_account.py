@@ -27,6 +27,7 @@ from accounts.crypto import CredentialDecryptError
 from accounts.models import Account, AccountStatus
 from accounts.services.account import account_mark_needs_login, account_set_status
 from accounts.wiring import configured_kite_factory
+from contract.fleet import LeaseHolder
 from streaming.config import (
     EXIT_LEASE_HELD,
     EXIT_NEEDS_LOGIN,
@@ -37,7 +38,6 @@ from streaming.config import (
 )
 from streaming.feed.credentials import FeedUrl
 from streaming.fleet.lease import LeaseSpec, describe_holder
-from streaming.fleet.state import LeaseHolder
 from streaming.subscription_source import load_subscription_set
 from streaming.wiring import configured_worker
 from streaming.worker import AccountWorker, WorkerDependencies

@@ -16,11 +16,12 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from contract.names import heartbeat_key
+from infra.redis_factory import build_redis
 from streaming.fleet import wiring
-from streaming.fleet.metrics_export import HostMetrics
+from streaming.fleet.metrics_export import FleetMetrics
 from streaming.fleet.supervisor import FleetConfig, FleetDependencies, FleetSupervisor
-from streaming.heartbeat import heartbeat_key, heartbeat_ttl_seconds
-from ticker_project.redis_factory import build_redis
+from streaming.heartbeat import heartbeat_ttl_seconds
 
 
 class Command(BaseCommand):
@@ -41,8 +42,7 @@ class Command(BaseCommand):
         )  # fmt: skip
         parser.add_argument(
             "--metrics-port", type=int, default=settings.FLEET_METRICS_PORT,
-            help="serve this host's Prometheus metrics (the fleet's and every child's) on this "
-            "port (0: off)",
+            help="serve this host's metrics (the fleet's and its children's) on this port (0: off)",
         )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -65,9 +65,9 @@ class Command(BaseCommand):
             restart_initial_seconds=settings.FLEET_RESTART_INITIAL_SECONDS,
             restart_max_seconds=settings.FLEET_RESTART_MAX_SECONDS,
         )  # fmt: skip
-        # Children write their metrics to a fresh multiprocess directory; one endpoint serves
-        # them all with the fleet's own (docs/metrics-scrape.md).
-        exported = HostMetrics.start(port=options["metrics_port"])
+        exporter = FleetMetrics(settings.FLEET_METRICS_DIR or None)
+        if options["metrics_port"]:
+            exporter.serve(options["metrics_port"])
         client = build_redis(settings.REDIS_URL, timeout_seconds=2.0)
         deps = FleetDependencies(
             redis=client,
@@ -76,13 +76,13 @@ class Command(BaseCommand):
             run_assignment=wiring.run_assignment,
             unavailable_accounts=wiring.unavailable_accounts,
             child_argv=lambda account_id: wiring.child_argv(account_id, fleet_id),
-            child_env={**wiring.child_env(), **exported.child_env()},
+            child_env={**wiring.child_env(), **exporter.child_env()},
             cwd=str(settings.BASE_DIR),
             heartbeat_key=lambda account_id: heartbeat_key(prefix, account_id),
-            on_child_exit=exported.mark_dead,
+            on_child_exit=exporter.child_exited,
         )
         try:
             FleetSupervisor(config, deps).run()
         finally:
             client.close()
-            exported.close()
+            exporter.close()

@@ -8,14 +8,28 @@ channel; ``--from-stream`` reads ``{channel}:stream`` from its start instead (re
 from __future__ import annotations
 
 from argparse import ArgumentParser
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import redis
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from ticker_project.redis_factory import build_redis
+from contract.names import (
+    STREAM_DATA_FIELD,
+    control_channel,
+    options_channel,
+    stream_of,
+    underlying_channel,
+)
+from infra.redis_factory import build_redis
+
+_SHORT_NAMES: dict[str, Callable[[str], str]] = {
+    "options": options_channel,
+    "underlying": underlying_channel,
+    "control": control_channel,
+}
 
 
 class Command(BaseCommand):
@@ -28,11 +42,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name: str = options["channel"]
-        channel = name if ":" in name else f"{settings.TICKER_CHANNEL_PREFIX}:{name}"
+        if ":" not in name and name not in _SHORT_NAMES:
+            raise CommandError(f"--channel: one of {', '.join(_SHORT_NAMES)} or a full name")
+        channel = name if ":" in name else _SHORT_NAMES[name](settings.TICKER_CHANNEL_PREFIX)
         client = build_redis(settings.REDIS_URL, timeout_seconds=30.0)
         try:
             if options["from_stream"]:
-                self._stream(client, f"{channel}:stream", options["count"])
+                self._stream(client, stream_of(channel), options["count"])
             else:
                 self._pubsub(client, channel, options["count"])
         finally:
@@ -66,7 +82,7 @@ class Command(BaseCommand):
                 for entry_id, fields in entries:
                     last_id = entry_id
                     # One entry per published batch: a JSON array of that batch's messages.
-                    for message in orjson.loads(fields[b"data"]):
+                    for message in orjson.loads(fields[STREAM_DATA_FIELD.encode()]):
                         self._emit(orjson.dumps(message))
                         seen += 1
                         if count and seen >= count:

@@ -3,14 +3,16 @@
 In order: the embedded Redis (when REDIS_URL is unset); migrations, the demo admin user and the
 default beat schedule; the Kite simulator, with one demo account per simulated Kite account
 wired to it; an instrument refresh, a strike rebalance and an assignment; then the web server,
-a Celery worker and beat, and one streaming worker per demo account. It waits for the first
-priced option tick on Redis and prints it. Ctrl-C (or SIGTERM) stops everything it started; if
-one child dies the demo stops the rest and says which one.
+a Celery worker and beat, and the worker fleet (``run_fleet``), which runs and guards one
+streaming worker per demo account. It waits for the first priced option tick on Redis and
+prints it. Ctrl-C (or SIGTERM) stops everything it started; if one of its own children dies
+(the fleet, not a worker: the fleet restarts those) the demo stops the rest and says which.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import select
 import signal
 import subprocess
@@ -33,8 +35,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import Account
 from accounts.services.account import SecretsUpdate, account_create, account_enable, account_update
 from accounts.wiring import configured_cipher
+from contract.messages import IV
+from contract.names import STREAM_DATA_FIELD, options_channel, options_stream, underlying_channel
+from infra.redis_factory import build_redis
 from ticker_project.embedded_redis import start_embedded_redis
-from ticker_project.redis_factory import build_redis
 
 log = structlog.get_logger(__name__)
 
@@ -57,7 +61,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--accounts", type=int, default=2, help="simulated Kite accounts")
+        parser.add_argument("--accounts", type=int, default=3, help="simulated Kite accounts")
+        parser.add_argument(
+            "--fleet-metrics-port", type=int, default=9101,
+            help="the fleet's Prometheus endpoint (the workers' metrics too; 0: off)",
+        )  # fmt: skip
         parser.add_argument("--seed", type=int, default=7)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -109,13 +117,19 @@ class Command(BaseCommand):
             "celery-beat",
             [sys.executable, "-m", "celery", "-A", "ticker_project", "beat", "-l", "WARNING"],
         )
-        for account in accounts:
-            # Simulator-backed: every message says is_mock; the feed is the simulator itself.
-            self._spawn(
-                f"worker-{account.name}",
-                ["run_account", str(account.pk), "--feed-is-mock", "--mock-mode", "off"],
-            )
-        self._print_summary(base, simulator, accounts)
+        # Simulator-backed: every message says is_mock; the feed is the simulator itself.
+        self._spawn(
+            "fleet",
+            [
+                "run_fleet",
+                "--fleet-id",
+                "demo",
+                "--metrics-port",
+                str(options["fleet_metrics_port"]),
+            ],
+            env={"STREAMING_FEED_IS_MOCK": "1", "STREAMING_MOCK_MODE": "off"},
+        )
+        self._print_summary(base, simulator, accounts, options["fleet_metrics_port"])
         self._report_first_tick()
 
     def _ensure_demo_user(self) -> None:
@@ -127,11 +141,19 @@ class Command(BaseCommand):
     def _manage(self) -> list[str]:
         return [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
 
-    def _spawn(self, name: str, argv: list[str]) -> Child:
-        return self._spawn_raw(name, [*self._manage(), *argv])
+    def _spawn(self, name: str, argv: list[str], *, env: dict[str, str] | None = None) -> Child:
+        return self._spawn_raw(name, [*self._manage(), *argv], env=env)
 
-    def _spawn_raw(self, name: str, argv: list[str], *, stdout: int | None = None) -> Child:
-        child = Child(name, subprocess.Popen(argv, stdout=stdout))  # noqa: S603 (our own argv)
+    def _spawn_raw(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        stdout: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Child:
+        full_env = {**os.environ, **env} if env else None
+        child = Child(name, subprocess.Popen(argv, stdout=stdout, env=full_env))  # noqa: S603
         self._children.append(child)
         log.info("demo_process_started", process=name, pid=child.process.pid)
         return child
@@ -194,7 +216,9 @@ class Command(BaseCommand):
             wired.append(account)
         return wired
 
-    def _print_summary(self, base: str, simulator: dict[str, Any], accounts: list[Account]) -> None:
+    def _print_summary(
+        self, base: str, simulator: dict[str, Any], accounts: list[Account], metrics_port: int
+    ) -> None:
         names = ", ".join(a.name for a in accounts)
         prefix = settings.TICKER_CHANNEL_PREFIX
         self.stdout.write(
@@ -204,23 +228,30 @@ class Command(BaseCommand):
             + f"  Health:     {base}/api/health/\n"
             + f"  Quotes:     {base}/api/v1/quotes/?tokens=256265 (log in first)\n"
             + f"  Simulator:  {simulator['api_root']} (Kite REST), {simulator['ws_root']} (ticks)\n"
-            + f"  Accounts:   {names}, one streaming worker each\n"
-            + f"  Redis:      {settings.REDIS_URL}, channels {prefix}:options and "
-            + f"{prefix}:underlying\n"
+            + f"  Accounts:   {names}, one streaming worker each, run by the fleet\n"
+            + f"  Fleet:      {base}/api/v1/fleet/ (workers, restarts, leases); "
+            + (f"metrics http://127.0.0.1:{metrics_port}/metrics\n" if metrics_port else "\n")
+            + "  Failover:   kill a worker (pkill -9 -f 'run_account 2'): the fleet restarts it\n"
+            + f"  Redis:      {settings.REDIS_URL}, channels {options_channel(prefix)} and "
+            + f"{underlying_channel(prefix)}\n"
             + "  Ticks:      make tail   (in another terminal)\n"
             + "  Stop with Ctrl-C.\n"
         )
 
     def _report_first_tick(self) -> None:
         """Wait (bounded) for the first option tick on the replay stream and show it."""
-        stream = f"{settings.TICKER_CHANNEL_PREFIX}:options:stream"
+        stream = options_stream(settings.TICKER_CHANNEL_PREFIX)
         client = build_redis(settings.REDIS_URL, timeout_seconds=5.0)
         deadline = time.monotonic() + FIRST_TICK_SECONDS
         try:
             while time.monotonic() < deadline and not self._stopping:
                 entries: Any = client.xrevrange(stream, count=1)
                 if entries:
-                    priced = [m for m in orjson.loads(entries[0][1][b"data"]) if m.get("iv")]
+                    priced = [
+                        m
+                        for m in orjson.loads(entries[0][1][STREAM_DATA_FIELD.encode()])
+                        if m.get(IV)
+                    ]
                     if priced:
                         # The one nearest the money says the most about the pricing.
                         tick = min(priced, key=lambda m: abs(abs(m["delta"]) - 0.5))

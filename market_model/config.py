@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simulator.smile import SmileParams
+from market_model.smile import SmileParams
 
 
 @dataclass(frozen=True, slots=True)

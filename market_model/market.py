@@ -19,9 +19,9 @@ import numpy.typing as npt
 from greeks.engine import bsm_price, calendar_years_to_expiry
 from kite_wire.instruments_csv import InstrumentRow
 from kite_wire.segments import INDICES, instrument_token
-from simulator.clock import IST
-from simulator.config import MarketConfig
-from simulator.path import (
+from market_model.clock import IST
+from market_model.config import MarketConfig
+from market_model.path import (
     SESSION_SECONDS,
     UnderlyingPath,
     locate,
@@ -29,8 +29,8 @@ from simulator.path import (
     trading_day,
     trading_day_on_or_before,
 )
-from simulator.smile import smile_vol
-from simulator.universe import KIND_FUTURE, KIND_INDEX, KIND_OPTION, Universe, build_universe
+from market_model.smile import smile_vol
+from market_model.universe import KIND_FUTURE, KIND_INDEX, KIND_OPTION, Universe, build_universe
 
 DEPTH_LEVELS: Final = 5
 

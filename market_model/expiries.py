@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Final
 
 from greeks.engine import expiry_close_epoch
-from simulator.clock import IST
+from market_model.clock import IST
 
 TUESDAY: Final = 1
 _MONTHS: Final = tuple("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())

@@ -14,8 +14,8 @@ import numpy.typing as npt
 
 from kite_wire.instruments_csv import InstrumentRow
 from kite_wire.segments import INDICES, NFO, instrument_token
-from simulator.config import MarketConfig
-from simulator.expiries import (
+from market_model.config import MarketConfig
+from market_model.expiries import (
     expiry_close,
     future_symbol,
     monthly_expiries,

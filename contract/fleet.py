@@ -1,5 +1,7 @@
 """What a fleet publishes about itself and its children, and what it listens for (pure).
 
+Part of the published contract (``contract``); moved here from ``streaming.fleet.state``.
+
 This module is the interface between the fleet supervisor (``run_fleet``, which writes these
 records) and the ops views (health, ``/api/v1/fleet/``, the admin, which read them). Keys, with
 ``prefix`` = ``TICKER_CHANNEL_PREFIX``:
@@ -49,6 +51,16 @@ def fleet_host_pattern(prefix: str) -> str:
 
 def account_lease_key(prefix: str, account_id: int) -> str:
     return f"{prefix}:lease:account:{account_id}"
+
+
+def fleet_drained_key(prefix: str, account_id: int) -> str:
+    """Set while an operator has drained the account (no fleet claims it until a restart)."""
+    return f"{prefix}:fleet:drained:{account_id}"
+
+
+def last_streaming_key(prefix: str) -> str:
+    """A hash: account id -> epoch seconds its worker was last seen streaming."""
+    return f"{prefix}:fleet:last_streaming"
 
 
 def fleet_control_channel(prefix: str) -> str:

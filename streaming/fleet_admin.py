@@ -22,11 +22,11 @@ from django.utils.safestring import SafeString
 from redis.exceptions import RedisError
 
 from accounts.models import Account
+from contract.fleet import FleetAction, FleetRecord
+from infra.redis_factory import process_redis
 from streaming.fleet.selectors import fleet_hosts, fleet_overview
 from streaming.fleet.services import fleet_worker_command
-from streaming.fleet.state import FleetAction, FleetRecord
 from streaming.fleet.status import FleetAccountStatus
-from ticker_project.redis_factory import process_redis
 
 # Badge colours per worker state: green streams, amber is trouble that heals, red needs a human.
 STATE_COLOURS: dict[str, str] = {

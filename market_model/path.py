@@ -15,7 +15,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from simulator.clock import IST, SESSION_OPEN
+from market_model.clock import IST, SESSION_OPEN
 
 SESSION_SECONDS: Final = 22_500  # 09:15:00 .. 15:29:59, one point per second
 TRADING_DAYS_PER_YEAR: Final = 252
