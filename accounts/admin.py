@@ -1,5 +1,7 @@
 """Admin for accounts: status at a glance, secrets write-only and masked, and the day's actions
-(enable, disable, check session, log in with Kite)."""
+(enable, disable, check session, log in with Kite); the fleet's worker columns, restart/drain
+actions and fleet page are added by ``streaming.admin`` (the fleet lives in ``streaming``, which
+imports ``accounts``, never the other way round)."""
 
 from __future__ import annotations
 
@@ -73,7 +75,7 @@ class AccountAdminForm(forms.ModelForm):
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     form = AccountAdminForm
-    list_display = (
+    list_display: tuple[str, ...] = (
         "name",
         "status",
         "status_reason",
@@ -95,7 +97,12 @@ class AccountAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    actions = ("enable_accounts", "disable_accounts", "check_sessions", "log_in_with_kite")
+    actions: tuple[str, ...] = (
+        "enable_accounts",
+        "disable_accounts",
+        "check_sessions",
+        "log_in_with_kite",
+    )
     fieldsets = (
         (None, {"fields": ("name", "broker_user_id")}),
         ("Credentials", {"fields": ("api_key", "api_secret", "access_token", "kite_login_link")}),

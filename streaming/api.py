@@ -1,11 +1,14 @@
 """``GET /api/v1/quotes/?tokens=256265,8960258``: the latest snapshot per token from Redis.
 
 One ``HMGET`` on ``{prefix}:latest`` (docs/redis-contract.md). Tokens must be positive integers
-(at most ``MAX_TOKENS``); a token with no snapshot is reported as ``null``.
+(at most ``MAX_TOKENS``); a token with no snapshot is reported as ``null``. Each snapshot gains
+``age_seconds`` (now minus its ``ts``) and ``stale`` (age above the ``QUOTES_STALE_SECONDS``
+setting, default 5 s), computed at read time; a snapshot without a numeric ``ts`` is stale.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, Final
 
 import orjson
@@ -22,6 +25,17 @@ from infra.redis_factory import process_redis
 
 MAX_TOKENS: Final = 1000
 MAX_TOKEN_VALUE: Final = 0xFFFFFFFF
+
+
+def with_age(snapshot: Any, *, now: float, stale_after: float) -> Any:
+    """The snapshot plus ``age_seconds`` and ``stale`` (pure; ``now`` is passed in)."""
+    if not isinstance(snapshot, dict):
+        return snapshot
+    ts = snapshot.get("ts")
+    if not isinstance(ts, int | float) or isinstance(ts, bool):
+        return {**snapshot, "age_seconds": None, "stale": True}
+    age = round(max(0.0, now - float(ts)), 3)
+    return {**snapshot, "age_seconds": age, "stale": age > stale_after}
 
 
 class QuoteTokensError(ValueError):
@@ -63,8 +77,12 @@ class QuotesView(APIView):
             raw = client.hmget(latest_key(settings.TICKER_CHANNEL_PREFIX), [str(t) for t in tokens])
         except RedisError as exc:
             return Response({"detail": f"quotes unavailable: {type(exc).__name__}"}, status=503)
+        now = time.time()
+        stale_after = float(settings.QUOTES_STALE_SECONDS)
         quotes: dict[str, Any] = {
-            str(token): orjson.loads(value) if value else None
+            str(token): with_age(orjson.loads(value), now=now, stale_after=stale_after)
+            if value
+            else None
             for token, value in zip(tokens, raw, strict=True)
         }
         return Response({"quotes": quotes})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import redis
 import structlog
@@ -20,8 +20,8 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 
-from infra.redis_factory import process_redis
-from streaming.health import check_worker_heartbeats
+from infra.redis_factory import build_redis, process_redis
+from streaming.fleet.health import check_fleet
 from subscriptions.health import assignment_health
 from ticker_project.metrics import HEALTH_CHECK_FAILURES
 
@@ -35,6 +35,15 @@ _SEVERITY: dict[Status, int] = {"ok": 0, "degraded": 1, "down": 2}
 class CheckResult:
     status: Status
     reason: str = ""
+    details: dict[str, Any] | None = None  # shown under the check's ``accounts`` key
+
+
+def check_workers() -> CheckResult:
+    verdict = check_fleet(
+        client_factory=lambda: build_redis(settings.REDIS_URL, timeout_seconds=1.0),
+        prefix=settings.TICKER_CHANNEL_PREFIX,
+    )
+    return CheckResult(verdict.status, verdict.reason, verdict.accounts)  # type: ignore[arg-type]
 
 
 def check_database() -> CheckResult:
@@ -58,21 +67,16 @@ HEALTH_CHECKS: dict[str, Callable[[], CheckResult]] = {
     "database": check_database,
     "redis": lambda: check_redis(settings.REDIS_URL),
     "assignment": lambda: CheckResult(*assignment_health()),
-    "workers": lambda: CheckResult(
-        *check_worker_heartbeats(  # type: ignore[arg-type]
-            client_factory=lambda: process_redis(settings.REDIS_URL),
-            prefix=settings.TICKER_CHANNEL_PREFIX,
-        )
-    ),
+    "workers": check_workers,
 }
 
 
 def evaluate(
     checks: dict[str, Callable[[], CheckResult]],
-) -> tuple[Status, dict[str, dict[str, str]]]:
+) -> tuple[Status, dict[str, dict[str, Any]]]:
     """Run every check; the overall status is the worst one."""
     overall: Status = "ok"
-    report: dict[str, dict[str, str]] = {}
+    report: dict[str, dict[str, Any]] = {}
     for name, check in checks.items():
         try:
             result = check()
@@ -80,13 +84,15 @@ def evaluate(
             # A check that needs a store which is down cannot answer: it is down too (the
             # store's own check says why first).
             result = CheckResult("down", f"cannot run: {type(exc).__name__}: {exc}")
-        entry: dict[str, str] = {"status": result.status}
+        entry: dict[str, Any] = {"status": result.status}
         if result.reason:
             entry["reason"] = result.reason
             HEALTH_CHECK_FAILURES.labels(check=name, status=result.status).inc()
             log.warning(
                 "health_check_failed", check=name, status=result.status, reason=result.reason
             )
+        if result.details:
+            entry["accounts"] = result.details
         report[name] = entry
         if _SEVERITY[result.status] > _SEVERITY[overall]:
             overall = result.status

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.urls import api_router as accounts_api_router
 from streaming.api import QuotesView
+from streaming.urls import api_router as streaming_api_router
 from subscriptions.urls import api_router as subscriptions_api_router
 from ticker_project.api_root import ApiRootView
 from ticker_project.health import health_view
@@ -26,6 +27,7 @@ urlpatterns = [
     path("api/v1/", ApiRootView.as_view(), name="api-root"),
     path("api/v1/", include(accounts_api_router.urls)),
     path("api/v1/", include(subscriptions_api_router.urls)),
+    path("api/v1/", include(streaming_api_router.urls)),
     path("api/v1/quotes/", QuotesView.as_view(), name="quotes"),
     path("api/health/", health_view, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
