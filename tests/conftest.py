@@ -5,10 +5,12 @@ A missing service fails the run at once with a message naming it; nothing is ski
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 
 import pytest
 import redis
+from django.apps import apps
 from django.conf import settings
 
 # The Kite simulator fixtures (kite_simulator, simulator_factory) for every test package.
@@ -40,3 +42,15 @@ def redis_client() -> Iterator[redis.Redis]:
     yield client
     client.flushdb()
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def _default_underlyings(request: pytest.FixtureRequest) -> None:
+    """Transactional tests flush every table when they end, data-migration rows included; put
+    the default underlyings (NIFTY, BANKNIFTY) back so no test depends on the order it runs in."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction", False):
+        return
+    request.getfixturevalue("transactional_db")
+    migration = importlib.import_module("subscriptions.migrations.0002_default_underlyings")
+    migration.add_defaults(apps, None)

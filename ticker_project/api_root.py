@@ -26,6 +26,7 @@ ENDPOINTS: Final = {
     "subscriptions-deactivate": "subscription-deactivate",
     "subscriptions-assignment": "subscription-assignment",
     "quotes": "quotes",
+    "fleet": "fleet-list",
     "health": "health",
     "schema": "schema",
     "docs": "api-docs",
@@ -38,7 +39,9 @@ class ApiRootView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        responses={200: inline_serializer("ApiRoot", {"accounts": serializers.URLField()})},
+        responses={
+            200: inline_serializer("ApiRoot", {name: serializers.URLField() for name in ENDPOINTS})
+        },
         auth=[],
     )
     def get(self, request: Request) -> Response:

@@ -20,7 +20,7 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 
-from infra.redis_factory import build_redis, process_redis
+from infra.redis_factory import process_redis
 from streaming.fleet.health import check_fleet
 from subscriptions.health import assignment_health
 from ticker_project.metrics import HEALTH_CHECK_FAILURES
@@ -40,7 +40,7 @@ class CheckResult:
 
 def check_workers() -> CheckResult:
     verdict = check_fleet(
-        client_factory=lambda: build_redis(settings.REDIS_URL, timeout_seconds=1.0),
+        redis=process_redis(settings.REDIS_URL),
         prefix=settings.TICKER_CHANNEL_PREFIX,
     )
     return CheckResult(verdict.status, verdict.reason, verdict.accounts)  # type: ignore[arg-type]

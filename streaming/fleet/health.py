@@ -10,7 +10,6 @@ ticks, so a silent fleet is degraded, not down.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,15 +57,11 @@ def fleet_verdict(rows: list[FleetAccountStatus], *, market_open: bool) -> Fleet
 
 def check_fleet(
     *,
-    client_factory: Callable[[], redis.Redis],
+    redis: redis.Redis,  # the process's shared client: not closed here
     prefix: str,
     now: datetime | None = None,
     calendar: MarketCalendar | None = None,
 ) -> FleetVerdict:
     at = now or datetime.now(tz=UTC)
-    client = client_factory()
-    try:
-        rows = fleet_overview(redis=client, prefix=prefix, now=at.timestamp())
-    finally:
-        client.close()
+    rows = fleet_overview(redis=redis, prefix=prefix, now=at.timestamp())
     return fleet_verdict(rows, market_open=(calendar or nse_calendar()).is_open(at))

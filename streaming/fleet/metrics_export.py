@@ -18,23 +18,47 @@ from pathlib import Path
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 
 class _HostCollector(Collector):
-    """The children's merged metrics, then the fleet's own (a name appears once)."""
+    """The children's merged metrics and the fleet's own, one family per name.
+
+    Every Django process imports every module that defines a metric (the admin's autodiscovery
+    reaches the supervisor's), so a name can come from both sides: the children's files carry
+    the supervisor's counters at 0 and the fleet's registry carries the workers' at 0. Samples
+    with the same name and labels are added (exact for counters and histograms; the children's
+    gauges carry a ``pid`` label, so they never meet the fleet's), the rest are listed side by
+    side. ``_created`` timestamps are not added: the earliest is kept.
+    """
 
     def __init__(self, directory: Path) -> None:
         self._children = CollectorRegistry()
         multiprocess.MultiProcessCollector(self._children, path=str(directory))
 
     def collect(self) -> Iterator[Metric]:
-        seen: set[str] = set()
-        for metric in self._children.collect():
-            seen.add(metric.name)
-            yield metric
-        for metric in REGISTRY.collect():
-            if metric.name not in seen:
-                yield metric
+        families: dict[str, Metric] = {}
+        for metric in (*self._children.collect(), *REGISTRY.collect()):
+            known = families.get(metric.name)
+            if known is None:
+                families[metric.name] = metric
+            else:
+                known.samples = _merged(known.samples, metric.samples)
+        yield from families.values()
+
+
+def _merged(first: list[Sample], second: list[Sample]) -> list[Sample]:
+    merged = {(s.name, tuple(sorted(s.labels.items()))): s for s in first}
+    for sample in second:
+        key = (sample.name, tuple(sorted(sample.labels.items())))
+        known = merged.get(key)
+        if known is None:
+            merged[key] = sample
+        elif sample.name.endswith("_created"):
+            merged[key] = known._replace(value=min(known.value, sample.value))
+        else:
+            merged[key] = known._replace(value=known.value + sample.value)
+    return list(merged.values())
 
 
 class FleetMetrics:

@@ -32,6 +32,7 @@ from contract.fleet import (
     fleet_host_key,
     fleet_worker_key,
 )
+from infra.redis_factory import process_redis
 from streaming.fleet.health import check_fleet
 from streaming.fleet.selectors import fleet_hosts, fleet_overview
 from streaming.fleet.services import fleet_worker_command
@@ -212,7 +213,7 @@ def test_the_service_rejects_unknown_actions(redis_client):
 
 def _check(at: datetime):
     return check_fleet(
-        client_factory=lambda: redis.Redis.from_url(settings.REDIS_URL),
+        redis=process_redis(settings.REDIS_URL),
         prefix=PREFIX, now=at, calendar=nse_calendar(),
     )  # fmt: skip
 

@@ -6,13 +6,9 @@ import time
 
 import orjson
 import pytest
-import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
-
-from infra.redis_factory import process_redis
-from streaming.health import check_worker_heartbeats
 
 pytestmark = pytest.mark.django_db
 
@@ -64,24 +60,3 @@ def test_bad_tokens_are_a_400_with_a_message(api_client, tokens):
     response = api_client.get("/api/v1/quotes/", {"tokens": tokens})
     assert response.status_code == 400
     assert response.json()["detail"]
-
-
-def test_heartbeat_check_is_degraded_without_a_fresh_heartbeat(redis_client):
-    prefix = settings.TICKER_CHANNEL_PREFIX
-
-    def factory() -> redis.Redis:
-        return process_redis(settings.REDIS_URL)
-
-    assert check_worker_heartbeats(client_factory=factory, prefix=prefix, accounts=list) == (
-        "ok", "",
-    )  # fmt: skip
-    status, reason = check_worker_heartbeats(
-        client_factory=factory, prefix=prefix, accounts=lambda: [4, 5]
-    )
-    assert status == "degraded" and "[4, 5]" in reason
-    redis_client.set(f"{prefix}:heartbeat:4", b"{}", ex=10)
-    redis_client.set(f"{prefix}:heartbeat:5", b"{}", ex=10)
-    assert (
-        check_worker_heartbeats(client_factory=factory, prefix=prefix, accounts=lambda: [4, 5])[0]
-        == "ok"
-    )
