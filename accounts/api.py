@@ -19,6 +19,7 @@ from accounts.services.account import (
     account_update,
 )
 from accounts.wiring import configured_cipher
+from infra.pagination import CountedCursorPage
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -119,6 +120,10 @@ class AccountSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(exc.message_dict) from exc
 
 
+class AccountPage(CountedCursorPage):
+    ordering = ("name", "pk")
+
+
 class AccountViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -129,6 +134,7 @@ class AccountViewSet(
     queryset = Account.objects.all().order_by("name")
     serializer_class = AccountSerializer
     permission_classes = [IsStaffOrReadOnly]
+    pagination_class = AccountPage
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "cipher": configured_cipher()}

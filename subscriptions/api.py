@@ -11,11 +11,11 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api import IsStaffOrReadOnly
+from infra.pagination import CountedCursorPage, CursorPage
 from subscriptions.models import Instrument, Subscription, SubscriptionStatus
 from subscriptions.selectors import (
     SubscriptionFilters,
@@ -43,11 +43,8 @@ from subscriptions.services.subscriptions import (
 from subscriptions.wiring import configured_publisher
 
 
-class InstrumentCursorPagination(CursorPagination):
+class InstrumentPage(CursorPage):
     ordering = ("tradingsymbol", "instrument_token")
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
 
 
 class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):
@@ -56,7 +53,7 @@ class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Instrument.objects.all()
     serializer_class = InstrumentSerializer
     permission_classes = [IsStaffOrReadOnly]
-    pagination_class = InstrumentCursorPagination
+    pagination_class = InstrumentPage
     lookup_field = "instrument_token"
 
     def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
@@ -82,6 +79,7 @@ class SubscriptionViewSet(
     queryset = Subscription.objects.select_related("instrument", "account").order_by("pk")
     serializer_class = SubscriptionSerializer
     permission_classes = [IsStaffOrReadOnly]
+    pagination_class = CountedCursorPage
 
     def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
         if self.action != "list":

@@ -201,7 +201,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "infra.pagination.CursorPage",  # one style: docs/production.md
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "ticker_project.outage.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [

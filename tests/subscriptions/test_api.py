@@ -109,7 +109,7 @@ def test_subscription_list_filters_and_bounded_queries(
     SubscriptionFactory.create(instrument=banknifty)
     client = client_for(staff=False)
     with django_assert_max_num_queries(4):  # auth token, user, count, page
-        response = client.get(SUBSCRIPTIONS, {"limit": 100})
+        response = client.get(SUBSCRIPTIONS, {"page_size": 100})
     assert response.json()["count"] == 16
     assert client.get(SUBSCRIPTIONS, {"status": "inactive"}).json()["count"] == 5
     assert client.get(SUBSCRIPTIONS, {"source": "rebalancer"}).json()["count"] == 5
