@@ -17,7 +17,7 @@ from typing import Final
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 TOP: Final = "ticker_project"
-APPS: Final = frozenset({"accounts", "subscriptions", "streaming", "greeks", "simulator"})
+APPS: Final = frozenset({"accounts", "subscriptions", "streaming", "greeks", "chain", "simulator"})
 LEAVES: Final = frozenset({"contract", "infra", "kite_wire", "market_model"})
 PACKAGES: Final = APPS | LEAVES | {TOP}
 # Each pure core is a module or a package (every module under it).

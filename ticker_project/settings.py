@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "streaming",
     "greeks",
+    "chain",
     "simulator",
 ]
 
