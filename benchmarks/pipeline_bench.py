@@ -286,15 +286,21 @@ async def _ours(frames: list[bytes], table, url: str, seconds: float) -> float:
 async def _live(sim: dict, table, url: str, tokens: list[int], seconds: float) -> float:
     from streaming.config import FeedConfig  # noqa: PLC0415
     from streaming.feed.connection import FeedConnection  # noqa: PLC0415
+    from streaming.feed.frame_batcher import FrameBatcher  # noqa: PLC0415
 
     publisher = _publisher(url)
     processor = _processor(table, publisher.enqueue)
+    batcher = FrameBatcher(handle=processor.process_frames, account_id=0)  # as the worker does
     connection = FeedConnection(
         index=0, url=_feed_url(sim), config=FeedConfig(watchdog_seconds=30),
-        on_frame=processor.process_frame, account_id=0,
+        on_frame=batcher.put, account_id=0,
     )  # fmt: skip
     connection.wanted = dict.fromkeys(tokens, "full")
-    tasks = [asyncio.create_task(publisher.run()), asyncio.create_task(connection.run())]
+    tasks = [
+        asyncio.create_task(publisher.run()),
+        asyncio.create_task(batcher.run()),
+        asyncio.create_task(connection.run()),
+    ]
     while publisher.published < 5_000:  # noqa: ASYNC110 - polling a counter
         await asyncio.sleep(0.05)
     before, started = publisher.published, time.perf_counter()

@@ -41,6 +41,7 @@ from contract.snapshot import price_from_snapshot
 from streaming.config import EXIT_FAILURE, EXIT_LEASE_HELD, MockMode, WorkerConfig
 from streaming.control import ReloadCoalescer, listen_for_reloads
 from streaming.feed.credentials import FeedUrl
+from streaming.feed.frame_batcher import FrameBatcher
 from streaming.feed.pool import FeedPool
 from streaming.fleet.lease import AccountLease, LeaseLost, LeaseSpec, LeaseUnrenewable
 from streaming.heartbeat import TickRate, write_heartbeats
@@ -90,11 +91,14 @@ class AccountWorker:
             bars_stream_maxlen=publish.bars_stream_maxlen, is_mock=config.is_mock_feed,
             sink=self.publisher.enqueue, account_id=config.account_id,
         )  # fmt: skip
+        self.batcher = FrameBatcher(
+            handle=self.processor.process_frames, account_id=config.account_id
+        )
         self.pool: FeedPool | None = None
         if deps.feed_url is not None:
             self.pool = FeedPool(
                 supervisor=self.supervisor, url=deps.feed_url, config=config.feed,
-                on_frame=self.processor.process_frame, account_id=config.account_id,
+                on_frame=self.batcher.put, account_id=config.account_id,
             )  # fmt: skip
         self.mock: MockFeed | None = None
         self.coalescer = ReloadCoalescer(self._reload)
@@ -129,6 +133,7 @@ class AccountWorker:
         if self.lease is not None:
             spawn("lease", self._keep_lease)
         spawn("publisher", self.publisher.run)
+        spawn("frame-batcher", self.batcher.run)
         spawn("heartbeat", self._heartbeat)
         spawn("reloader", self.coalescer.run)
         spawn("control", self._control)
@@ -252,7 +257,7 @@ class AccountWorker:
                 if self.pool is not None:
                     await self.pool.stop()
                 self.mock = MockFeed(
-                    on_frame=self.processor.process_frame,
+                    on_frame=self.batcher.put,
                     tick_seconds=self._config.mock_tick_seconds, seed=self._config.mock_seed,
                     last_prices=await self._last_index_prices(), account_id=self._account_id,
                 )  # fmt: skip

@@ -1,15 +1,17 @@
-"""One frame in, one chunk of Redis commands out: decode, enrich, aggregate, encode.
+"""Frames in, one chunk of Redis commands out: decode, enrich, aggregate, encode.
 
-Synchronous and free of I/O: the feed calls ``process_frame`` for every binary frame and the
-result goes to a sink (the publisher's bounded buffer). Per frame: one ``kite_wire.decode_frame``,
-one table lookup, one vectorised IV + Greeks call for its options, one orjson encode per
-message, PUBLISH + XADD per message and a single HSET of the batch's snapshots.
+Synchronous and free of I/O: the worker calls ``process_frames`` with every binary frame that
+arrived in one event-loop turn (``streaming.feed.frame_batcher``; one frame when the worker keeps
+up, more when it is busy) and the result goes to a sink (the publisher's bounded buffer). Per
+batch: ``kite_wire.decode_frames``, one table lookup, one vectorised IV + Greeks call for its
+options, one orjson encode per message, a PUBLISH per message, one XADD per stream and a single
+HSET of the batch's snapshots.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +26,7 @@ from contract.names import (
     underlying_stream,
 )
 from greeks.engine import GreeksDefaults
-from kite_wire.packets import MODE_FULL, MODE_LTP, DecodedBatch, decode_frame
+from kite_wire.packets import MODE_FULL, MODE_LTP, DecodedBatch, decode_frames
 from streaming.metrics import MALFORMED_PACKETS, TICKS
 from streaming.pipeline.bars import BarAggregator
 from streaming.pipeline.enrich import price_options, years_to_expiry
@@ -94,7 +96,11 @@ class TickProcessor:
         }
 
     def process_frame(self, payload: bytes, received_at: float) -> None:
-        batch = decode_frame(payload)
+        self.process_frames([payload], received_at)
+
+    def process_frames(self, payloads: Sequence[bytes], received_at: float) -> None:
+        """The frames that arrived in one event-loop turn, processed as one batch."""
+        batch = decode_frames(payloads)
         if batch.malformed:
             self._count_malformed(batch, received_at)
         if batch.heartbeat or len(batch) == 0:

@@ -16,6 +16,7 @@ from kite_wire.packets import (
     DecodedBatch,
     PacketKind,
     decode_frame,
+    decode_frames,
     encode_frame,
     encode_packets,
     frame_from_packets,
@@ -232,3 +233,35 @@ def test_frame_refuses_too_many_packets() -> None:
     cols = {"instrument_token": np.full(70_000, 258), "last_price": np.ones(70_000)}
     with pytest.raises(ValueError, match="do not fit"):
         encode_frame(encode_packets(PacketKind.LTP, cols))
+
+
+A, B = instrument_token(1001, NFO), instrument_token(1002, NFO)
+
+
+def test_decode_frames_is_the_concatenation_of_each_frame_in_arrival_order() -> None:
+    first = encode_frame(
+        encode_packets(PacketKind.LTP, {"instrument_token": [A, B], "last_price": [1.5, 2.5]})
+    )
+    second = encode_frame(
+        encode_packets(PacketKind.LTP, {"instrument_token": [B], "last_price": [3.5]})
+    )
+    merged = decode_frames([first, b"\x00", second])
+    assert merged.instrument_token.tolist() == [A, B, B]
+    assert merged.last_price.tolist() == [1.5, 2.5, 3.5]
+    assert not merged.heartbeat
+    assert merged.malformed == 0
+    alone = decode_frame(first)
+    assert decode_frames([first]).instrument_token.tolist() == alone.instrument_token.tolist()
+
+
+def test_decode_frames_keeps_each_frames_damage_to_itself() -> None:
+    good = encode_frame(
+        encode_packets(PacketKind.LTP, {"instrument_token": [A], "last_price": [9.0]})
+    )
+    truncated = good[:-3]  # the last packet runs beyond the payload
+    merged = decode_frames([truncated, good, good])
+    assert merged.instrument_token.tolist() == [A, A]
+    assert merged.malformed == 1
+    assert "beyond" in merged.errors[0]
+    assert decode_frames([b"\x00", b"\x00"]).heartbeat
+    assert len(decode_frames([])) == 0
