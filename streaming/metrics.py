@@ -17,7 +17,7 @@ RECONNECTS = Counter(
 )
 FRAME_FAILURES = Counter(
     "streaming_frame_failures_total",
-    "Frames whose processing raised (the frame is dropped, the connection kept)",
+    "Frame batches whose processing raised (the batch is dropped, the connections kept)",
     ["account"],
 )
 FEED_TEXT_ERRORS = Counter(

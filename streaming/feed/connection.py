@@ -11,7 +11,9 @@ reference/kite-connect.md 1.8). Behaviour:
 * reconnects use capped exponential backoff with jitter, reset once a connection is up;
 * HTTP 403 at the upgrade raises `AccessTokenRejected` (the worker exits with code 3);
   HTTP 429 (too many connections) waits ``rate_limited_seconds`` on top of the backoff;
-* text frames: ``error`` is logged and counted, ``message`` logged, ``order`` ignored.
+* text frames: ``error`` is logged and counted, ``message`` logged, ``order`` ignored;
+* binary frames go to ``on_frame``, which must not raise: in the worker it is
+  `FrameBatcher.put`, and the batcher is the pipeline's failure boundary.
 
 The URL holds the access token and is never logged (`FeedUrl`).
 """
@@ -37,7 +39,7 @@ from streaming.backoff import Backoff
 from streaming.config import EXIT_NEEDS_LOGIN, FeedConfig
 from streaming.feed.credentials import FeedUrl
 from streaming.feed.subscription_diff import full_subscription, subscription_diff
-from streaming.metrics import FEED_TEXT_ERRORS, FRAME_FAILURES, RECONNECTS
+from streaming.metrics import FEED_TEXT_ERRORS, RECONNECTS
 from streaming.supervisor import FatalWorkerError
 
 log = structlog.get_logger(__name__)
@@ -49,8 +51,6 @@ FrameHandler = Callable[[bytes, float], None]
 HTTP_FORBIDDEN = 403
 HTTP_TOO_MANY_REQUESTS = 429
 MAX_FRAME_BYTES = 8 * 1024 * 1024  # 3,000 full packets are 558 kB
-# This many failed frames in a row is a bug in the pipeline, not a bad frame: escalate.
-MAX_CONSECUTIVE_FRAME_FAILURES = 50
 
 
 class AccessTokenRejected(FatalWorkerError):
@@ -89,9 +89,6 @@ class FeedConnection:
         self.frames = 0
         self.subscriptions_sent = 0  # full (re)subscriptions: one per connect
         self.last_frame_at = 0.0
-        self.frame_failures = 0
-        self._consecutive_frame_failures = 0
-        self._frame_failures_metric = FRAME_FAILURES.labels(account=self._account)
 
     async def set_wanted(self, wanted: dict[int, str]) -> None:
         """Change the tokens; on a live socket only the difference is sent."""
@@ -192,32 +189,9 @@ class FeedConnection:
             self.last_frame_at = now
             self.frames += 1
             if isinstance(message, bytes):
-                self._handle(handle, message, now)
+                handle(message, now)
             else:
                 self._text(message)
-
-    def _handle(self, handle: FrameHandler, frame: bytes, received_at: float) -> None:
-        """The per-frame boundary: one frame that fails is logged, counted and dropped.
-
-        A failure must not drop a socket serving thousands of instruments (KiteTicker's flaw:
-        an exception in its callback closes the connection). A run of failures is systematic,
-        not one bad frame: it is raised so the supervisor logs it and escalates.
-        """
-        try:
-            handle(frame, received_at)
-        except Exception:
-            self.frame_failures += 1
-            self._consecutive_frame_failures += 1
-            self._frame_failures_metric.inc()
-            self._log.exception(
-                "feed_frame_failed",
-                frame_bytes=len(frame),
-                consecutive=self._consecutive_frame_failures,
-            )
-            if self._consecutive_frame_failures >= MAX_CONSECUTIVE_FRAME_FAILURES:
-                raise
-        else:
-            self._consecutive_frame_failures = 0
 
     def _text(self, message: str) -> None:
         try:

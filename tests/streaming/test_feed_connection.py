@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from streaming.config import FeedConfig
 from streaming.feed.connection import FeedConnection
 from streaming.feed.credentials import FeedUrl
+from streaming.feed.frame_batcher import FrameBatcher
 from tests.streaming.helpers import NIFTY_INDEX
 
 FAST = FeedConfig(
@@ -91,27 +93,29 @@ def test_a_stalled_socket_is_caught_by_the_watchdog(simulator_factory):
     assert _subscribed(sim) in ([1], [])
 
 
-def test_a_frame_whose_processing_fails_is_dropped_and_the_socket_kept(simulator_factory):
+def test_a_batch_whose_processing_fails_is_dropped_and_the_socket_kept(simulator_factory):
     sim = simulator_factory("--accounts", "1", "--seed", "7", "--tick-interval", "0.2")
     handled: list[bytes] = []
 
-    def handler(payload: bytes, _at: float) -> None:
+    def handler(frames: Sequence[bytes], _at: float) -> None:
         if len(handled) == 1 and not getattr(handler, "failed", False):
             handler.failed = True  # type: ignore[attr-defined]
-            raise ValueError("a bug triggered by one frame")
-        handled.append(payload)
+            raise ValueError("a bug triggered by one batch")
+        handled.extend(frames)
 
-    connection = _connection(sim, [], on_frame=handler)
+    batcher = FrameBatcher(handle=handler, account_id=1)
+    connection = _connection(sim, [], on_frame=batcher.put)
 
     async def scenario() -> None:
-        task = asyncio.create_task(connection.run())
+        tasks = [asyncio.create_task(connection.run()), asyncio.create_task(batcher.run())]
         try:
             await _until(lambda: len(handled) >= 4)
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     asyncio.run(scenario())
-    assert connection.frame_failures == 1
-    assert connection.reconnects == 0  # the socket survived the failed frame
+    assert batcher.failures == 1
+    assert connection.reconnects == 0  # the socket survived the failed batch
     assert connection.subscriptions_sent == 1
