@@ -74,6 +74,8 @@ class OptionCandle(models.Model):
             models.Index(
                 fields=["underlying", "expiry", "interval", "ts"], name="option_candle_chain_idx"
             ),
+            # The admin's newest-first list and its trading-day filter, across contracts.
+            models.Index(fields=["ts"], name="option_candle_ts_idx"),
         ]
 
     def __str__(self) -> str:
@@ -104,6 +106,7 @@ class UnderlyingCandle(models.Model):
                 condition=models.Q(interval__in=KITE_INTERVALS), name="underlying_candle_interval"
             ),
         ]
+        indexes = [models.Index(fields=["ts"], name="underlying_candle_ts_idx")]
 
     def __str__(self) -> str:
         return f"{self.instrument_id} {self.interval} {self.ts.isoformat()}"
