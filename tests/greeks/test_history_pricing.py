@@ -173,3 +173,17 @@ def test_an_empty_series_prices_nothing() -> None:
     priced = price_option_candles(option=series(2, empty, np.array([])), underlying=None,
                                   contract=CONTRACT, defaults=DEFAULTS, now_epoch=1e10)  # fmt: skip
     assert len(priced) == 0 and priced.priced == 0 and priced.failed_by_reason() == {}
+
+
+def test_candles_out_of_time_order_are_refused() -> None:
+    ts, spot, close = _one_day()
+    shuffled = ts.copy()
+    shuffled[[3, 4]] = shuffled[[4, 3]]
+    with pytest.raises(ValueError, match="strictly increasing"):
+        price_option_candles(option=series(2, shuffled, close), underlying=series(1, ts, spot),
+                             contract=CONTRACT, defaults=DEFAULTS, now_epoch=1e10)  # fmt: skip
+    repeated = ts.copy()
+    repeated[10] = repeated[9]
+    with pytest.raises(ValueError, match="underlying candles"):
+        price_option_candles(option=series(2, ts, close), underlying=series(1, repeated, spot),
+                             contract=CONTRACT, defaults=DEFAULTS, now_epoch=1e10)  # fmt: skip
