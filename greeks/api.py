@@ -21,7 +21,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from greeks.history.selectors import CANDLE_COLUMNS, CandleRange, option_candles_in_range
+from greeks.history.candle_selectors import CANDLE_COLUMNS, CandleRange, option_candles_in_range
 from greeks.models import OptionCandle
 from greeks.serializers import CandleQuerySerializer, OptionCandleSerializer
 from infra.pagination import CursorPage

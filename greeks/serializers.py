@@ -10,8 +10,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from greeks.expiry_time import IST
+from greeks.history.candle_selectors import CANDLE_COLUMNS, CandleRange, instrument_by_token
 from greeks.history.intervals import KITE_INTERVALS
-from greeks.history.selectors import CANDLE_COLUMNS, CandleRange, instrument_by_token
 from greeks.models import OptionCandle
 
 MAX_TOKEN: Final = 0xFFFFFFFF  # Kite's instrument tokens are 32-bit
