@@ -187,3 +187,17 @@ def test_candles_out_of_time_order_are_refused() -> None:
     with pytest.raises(ValueError, match="underlying candles"):
         price_option_candles(option=series(2, ts, close), underlying=series(1, repeated, spot),
                              contract=CONTRACT, defaults=DEFAULTS, now_epoch=1e10)  # fmt: skip
+
+
+def test_the_defaults_basis_and_holidays_are_used() -> None:
+    ts, spot, close = _one_day()
+    holidays = frozenset({date(2025, 12, 30)})  # the expiry day itself, for the test
+    trading = GreeksDefaults(rate=0.10, basis="trading", holidays=holidays)
+    priced = price_option_candles(option=series(2, ts, close), underlying=series(1, ts, spot),
+                                  contract=CONTRACT, defaults=trading,
+                                  now_epoch=float(ts[-1] + 60))  # fmt: skip
+    closes = candle_close_epoch(ts, "minute").astype(float)
+    expected = years_to_expiry_at(closes, EXPIRY, basis="trading", holidays=holidays)
+    np.testing.assert_array_equal(priced.t_years, expected)
+    without_holiday = years_to_expiry_at(closes, EXPIRY, basis="trading")
+    assert (priced.t_years < without_holiday).all()  # the holiday's session is not counted
