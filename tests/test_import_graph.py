@@ -23,6 +23,9 @@ PACKAGES: Final = APPS | LEAVES | {TOP}
 # Each pure core is a module or a package (every module under it).
 PURE_CORES: Final = (
     "greeks.engine",
+    "greeks.history.intervals",
+    "greeks.history.pricing",
+    "greeks.history.records",
     "kite_wire",
     "contract",
     "streaming.pipeline",
