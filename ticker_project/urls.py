@@ -22,6 +22,8 @@ handler404 = "ticker_project.error_views.page_not_found"
 handler500 = "ticker_project.outage.server_error"
 
 urlpatterns = [
+    # The chain page (chain/admin_views.py) comes before the admin, whose catch-all would 404 it.
+    path("admin/chain/", include("chain.admin_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", ApiRootView.as_view(), name="api-root"),
