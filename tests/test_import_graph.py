@@ -27,6 +27,7 @@ PURE_CORES: Final = (
     "contract",
     "streaming.pipeline",
     "market_model",
+    "chain.analytics",
 )
 FRAMEWORKS: Final = frozenset(
     {"django", "redis", "rest_framework", "celery", "kiteconnect", "drf_spectacular"}

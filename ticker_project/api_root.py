@@ -26,6 +26,8 @@ ENDPOINTS: Final = {
     "subscriptions-deactivate": "subscription-deactivate",
     "subscriptions-assignment": "subscription-assignment",
     "quotes": "quotes",
+    "chain": "chain",
+    "chain-term": "chain-term",
     "fleet": "fleet-list",
     "health": "health",
     "schema": "schema",

@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/v1/", include(subscriptions_api_router.urls)),
     path("api/v1/", include(streaming_api_router.urls)),
     path("api/v1/quotes/", QuotesView.as_view(), name="quotes"),
+    path("api/v1/", include("chain.urls")),
     path("api/health/", health_view, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
