@@ -29,6 +29,7 @@ def chain_page(request: HttpRequest, underlying: str) -> HttpResponse:
     context = {
         **admin.site.each_context(request),
         "title": f"{underlying} option chain",
+        "is_nav_sidebar_enabled": False,  # the chain needs the page's full width
         "underlying": underlying,
         "underlyings": names,
         "expiry": request.GET.get("expiry", ""),

@@ -105,6 +105,18 @@
     });
   }
 
+  function renderLegends(chain) {
+    if (isNum(chain.stale_after_seconds)) {
+      document.getElementById("chain-stale-legend").textContent =
+        "stale (no tick for " + chain.stale_after_seconds + " s, or never seen)";
+    }
+    if (chain.oi_change_since) {
+      document.querySelectorAll("#chain-table .oi-change-head").forEach(function (head) {
+        head.title = "OI change since the first snapshot of the session of " + chain.oi_change_since;
+      });
+    }
+  }
+
   function renderExpiries(chain) {
     var expiries = chain.expiries || [];
     var wanted = expiries.join(",");
@@ -215,6 +227,20 @@
     return ticks;
   }
 
+  // Decimals that show a tick step exactly (0.25 -> 2, 0.5 -> 1, 5 -> 0).
+  function decimalsOf(step) {
+    for (var digits = 0; digits < 6; digits++) {
+      var scaled = step * Math.pow(10, digits);
+      if (Math.abs(Math.round(scaled) - scaled) < 1e-6) {
+        return digits;
+      }
+    }
+    return 6;
+  }
+  function percentAxis(value, step) {
+    return (value * 100).toFixed(decimalsOf(step * 100)) + "%";
+  }
+
   function scale(domainLo, domainHi, rangeLo, rangeHi) {
     var span = domainHi - domainLo || 1;
     return function (value) {
@@ -234,12 +260,14 @@
     var x = scale(xDomain[0], xDomain[1], PLOT.left, PLOT.width - PLOT.right);
     var y = scale(yDomain[0], yDomain[1], PLOT.height - PLOT.bottom, PLOT.top);
     var axes = svgEl("g", { class: "axes" });
-    niceTicks(yDomain[0], yDomain[1], 5).forEach(function (tick) {
+    var yTicks = niceTicks(yDomain[0], yDomain[1], 6);
+    var yStep = yTicks.length > 1 ? yTicks[1] - yTicks[0] : 0;
+    yTicks.forEach(function (tick) {
       if (tick < yDomain[0] || tick > yDomain[1]) {
         return;
       }
       axes.appendChild(svgEl("line", { class: "grid", x1: PLOT.left, x2: PLOT.width - PLOT.right, y1: y(tick), y2: y(tick) }));
-      axes.appendChild(svgEl("text", { class: "tick", x: PLOT.left - 6, y: y(tick) + 4, "text-anchor": "end" }, yFormat(tick)));
+      axes.appendChild(svgEl("text", { class: "tick", x: PLOT.left - 6, y: y(tick) + 4, "text-anchor": "end" }, yFormat(tick, yStep)));
     });
     niceTicks(xDomain[0], xDomain[1], 6).forEach(function (tick) {
       if (tick < xDomain[0] || tick > xDomain[1]) {
@@ -296,7 +324,7 @@
       }),
       0.08
     );
-    var scales = frame(svg, xDomain, yDomain, strikeText, percent(1), "strike");
+    var scales = frame(svg, xDomain, yDomain, strikeText, percentAxis, "strike");
     if (isNum(chain.atm_strike)) {
       verticalLine(svg, scales, chain.atm_strike, yDomain, "atm-line", "ATM " + strikeText(chain.atm_strike));
     }
@@ -419,7 +447,7 @@
       }),
       0.15
     );
-    var scales = frame(svg, xDomain, yDomain, fixed(0), percent(1), "days to expiry");
+    var scales = frame(svg, xDomain, yDomain, fixed(0), percentAxis, "days to expiry");
     if (points.length > 1) {
       svg.appendChild(
         svgEl("polyline", {
@@ -493,6 +521,7 @@
         state.shownExpiry = chain.expiry;
         renderExpiries(chain);
         renderSummary(chain);
+        renderLegends(chain);
         renderTable(chain);
         renderSmile(chain);
         renderOpenInterest(chain);
