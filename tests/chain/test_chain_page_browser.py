@@ -7,6 +7,7 @@ A missing /usr/bin/chromium fails the test naming it (`.ci/run` installs it); no
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,10 @@ def test_the_chain_page_draws_the_live_chain_and_refreshes_it(
                     timeout=30_000,
                 )
                 far = page.evaluate(SNAPSHOT_JS)
+            # The README's screenshot command, against the same live page.
+            shot = tmp_path / "chain.png"
+            call_command("chain_screenshot", url=server.url, out=shot, username=STAFF_USER,
+                         password=STAFF_PASSWORD, stdout=StringIO())  # fmt: skip
         finally:
             server.stop()
         worker.stop()
@@ -171,3 +176,4 @@ def test_the_chain_page_draws_the_live_chain_and_refreshes_it(
     assert later["refreshes"] > first["refreshes"] and later["table"] != first["table"]
     assert far["selected"] == far_expiry and far["strikes"] == far_strikes
     assert far["status"].startswith("updated"), far["status"]
+    assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
