@@ -20,11 +20,11 @@ from rest_framework.views import APIView
 from chain.payload import chain_payload, term_payload
 from chain.selectors import ChainQueryError, ChainSettings, read_chain, read_term_structure
 from chain.serializers import (
-    ChainErrorSchema,
+    ChainErrorSerializer,
     ChainQuerySerializer,
-    ChainSchema,
+    ChainSerializer,
+    ChainTermSerializer,
     TermQuerySerializer,
-    TermSchema,
 )
 from infra.redis_factory import process_redis
 
@@ -93,7 +93,7 @@ class ChainView(APIView):
 
     @extend_schema(
         parameters=[ChainQuerySerializer],
-        responses={200: ChainSchema, 400: ChainErrorSchema, 503: ChainErrorSchema},
+        responses={200: ChainSerializer, 400: ChainErrorSerializer, 503: ChainErrorSerializer},
         examples=[
             OpenApiExample("chain", value=CHAIN_EXAMPLE, response_only=True),
             *_BAD_REQUEST,
@@ -131,7 +131,7 @@ class ChainTermView(APIView):
 
     @extend_schema(
         parameters=[TermQuerySerializer],
-        responses={200: TermSchema, 400: ChainErrorSchema, 503: ChainErrorSchema},
+        responses={200: ChainTermSerializer, 400: ChainErrorSerializer, 503: ChainErrorSerializer},
         examples=[
             OpenApiExample("term structure", value=TERM_EXAMPLE, response_only=True),
             _BAD_REQUEST[0],

@@ -2,7 +2,7 @@
 
 The answers themselves are built as plain dicts (``chain.payload``): a 200-strike chain has
 some 7,000 values and a serializer per value would cost most of the request's time budget.
-tests/chain/test_api.py checks the built answers against these declarations via the schema.
+tests/chain/test_api.py validates served answers against the OpenAPI schema built from these.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _integer(help_text: str) -> serializers.IntegerField:
     return serializers.IntegerField(allow_null=True, help_text=help_text)
 
 
-class ChainSideSchema(serializers.Serializer[Any]):
+class ChainSideSerializer(serializers.Serializer[Any]):
     instrument_token = serializers.IntegerField()
     tradingsymbol = serializers.CharField()
     last_price = _number("last traded price, rupees")
@@ -68,25 +68,25 @@ class ChainSideSchema(serializers.Serializer[Any]):
     )
 
 
-class ChainRowSchema(serializers.Serializer[Any]):
+class ChainRowSerializer(serializers.Serializer[Any]):
     strike = serializers.FloatField()
     is_atm = serializers.BooleanField()
-    ce = ChainSideSchema(allow_null=True)
-    pe = ChainSideSchema(allow_null=True)
+    ce = ChainSideSerializer(allow_null=True)
+    pe = ChainSideSerializer(allow_null=True)
 
 
-class SpotSchema(serializers.Serializer[Any]):
+class ChainSpotSerializer(serializers.Serializer[Any]):
     price = _number("the index's latest price")
     age_seconds = _number("its age")
     stale = serializers.BooleanField()
 
 
-class ChainSchema(serializers.Serializer[Any]):
+class ChainSerializer(serializers.Serializer[Any]):
     underlying = serializers.CharField()
     expiry = serializers.DateField()
     expiries = serializers.ListField(child=serializers.DateField())
     as_of = serializers.FloatField(help_text="epoch seconds the chain was read")
-    spot = SpotSchema()
+    spot = ChainSpotSerializer()
     forward = _number("put-call parity forward, else the spot")
     forward_source = serializers.ChoiceField(choices=["parity", "spot"], allow_null=True)
     atm_strike = _number("strike nearest the forward")
@@ -105,10 +105,10 @@ class ChainSchema(serializers.Serializer[Any]):
     data_age_seconds = _number("age of the newest tick in the chain")
     oi_change_since = serializers.DateField(help_text="the session whose first OI is the base")
     stale_after_seconds = serializers.FloatField()
-    rows = ChainRowSchema(many=True)
+    rows = ChainRowSerializer(many=True)
 
 
-class TermPointSchema(serializers.Serializer[Any]):
+class ChainTermPointSerializer(serializers.Serializer[Any]):
     expiry = serializers.DateField()
     days_to_expiry = serializers.FloatField()
     atm_strike = _number("strike nearest the forward")
@@ -116,11 +116,11 @@ class TermPointSchema(serializers.Serializer[Any]):
     forward = _number("forward")
 
 
-class TermSchema(serializers.Serializer[Any]):
+class ChainTermSerializer(serializers.Serializer[Any]):
     underlying = serializers.CharField()
     as_of = serializers.FloatField()
-    points = TermPointSchema(many=True)
+    points = ChainTermPointSerializer(many=True)
 
 
-class ChainErrorSchema(serializers.Serializer[Any]):
+class ChainErrorSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 from datetime import date, datetime, timedelta
+from typing import Any
 
+import jsonschema  # type: ignore[import-untyped]  # schemathesis brings it (constraints.txt)
 import orjson
 import pytest
 import redis
@@ -241,3 +243,37 @@ def test_the_api_root_lists_the_chain(api_client):
     root = api_client.get("/api/v1/").json()
     assert root["chain"].endswith("/api/v1/chain/")
     assert root["chain-term"].endswith("/api/v1/chain/term/")
+
+
+def _nullable_to_json_schema(node: Any) -> Any:
+    """OpenAPI 3.0's ``nullable: true`` as JSON Schema's ``null`` alternative."""
+    if isinstance(node, list):
+        return [_nullable_to_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {k: _nullable_to_json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable"):
+        return {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "component"),
+    [
+        ("/api/v1/chain/", {"underlying": "NIFTY"}, "Chain"),
+        ("/api/v1/chain/", {"underlying": "NIFTY", "expiry": FAR}, "Chain"),
+        ("/api/v1/chain/term/", {"underlying": "NIFTY"}, "ChainTerm"),
+    ],
+)
+def test_answers_keep_to_the_openapi_schema(api_client, nifty_chain, path, params, component):
+    schema = api_client.get("/api/schema/?format=json").json()
+    document = _nullable_to_json_schema(
+        {"$ref": f"#/components/schemas/{component}", "components": schema["components"]}
+    )
+    body = api_client.get(path, params).json()
+    jsonschema.validate(body, document)
+    strict = {**document["components"]["schemas"]["ChainSide"], "additionalProperties": False}
+    for row in body.get("rows", []):  # no field served that the schema does not name
+        for side in (row["ce"], row["pe"]):
+            if side is not None:
+                jsonschema.validate(side, {**strict, "components": document["components"]})
