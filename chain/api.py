@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chain.payload import chain_payload, term_payload
+from chain.renderers import ORJSONRenderer
 from chain.selectors import ChainQueryError, ChainSettings, read_chain, read_term_structure
 from chain.serializers import (
     ChainErrorSerializer,
@@ -91,6 +92,8 @@ _UNAVAILABLE = OpenApiExample(
 class ChainView(APIView):
     """One expiry's option chain of an underlying, with its summary analytics."""
 
+    renderer_classes = [ORJSONRenderer]
+
     @extend_schema(
         parameters=[ChainQuerySerializer],
         responses={200: ChainSerializer, 400: ChainErrorSerializer, 503: ChainErrorSerializer},
@@ -128,6 +131,8 @@ class ChainView(APIView):
 
 class ChainTermView(APIView):
     """ATM implied volatility per live expiry of an underlying (the term structure)."""
+
+    renderer_classes = [ORJSONRenderer]
 
     @extend_schema(
         parameters=[TermQuerySerializer],

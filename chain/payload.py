@@ -5,52 +5,69 @@ Plain dicts from the analytics' arrays: NaN becomes ``null``, never 0.
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from math import isnan
+from typing import Any, Final
 
 from chain.analytics import SideAnalytics, SideQuotes
 from chain.selectors import Chain, OptionRow, TermPoint
 
 
-def _value(array: Any, index: int) -> float | None:
-    number = float(array[index])
-    return number if math.isfinite(number) else None
+def _values(array: Any, digits: int | None = None) -> list[float | None]:
+    """A float column as a list, NaN -> None (optionally rounded)."""
+    if digits is None:
+        return [None if isnan(v) else v for v in array.tolist()]
+    return [None if isnan(v) else round(v, digits) for v in array.tolist()]
 
 
-def _count(array: Any, index: int) -> int | None:
-    number = float(array[index])
-    return int(number) if math.isfinite(number) else None
+def _counts(array: Any) -> list[int | None]:
+    return [None if isnan(v) else int(v) for v in array.tolist()]
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _side(
-    row: OptionRow | None, quotes: SideQuotes, derived: SideAnalytics, i: int, itm_known: bool
-) -> dict[str, Any] | None:
-    if row is None:
-        return None
-    return {
-        "instrument_token": row.token,
-        "tradingsymbol": row.tradingsymbol,
-        "last_price": _value(quotes.price, i),
-        "bid": _value(quotes.bid, i),
-        "ask": _value(quotes.ask, i),
-        "spread": _value(derived.spread, i),
-        "volume": _count(quotes.volume, i),
-        "oi": _count(quotes.oi, i),
-        "oi_change": _count(derived.oi_change, i),
-        "iv": _value(quotes.iv, i),
-        "delta": _value(quotes.delta, i),
-        "gamma": _value(quotes.gamma, i),
-        "theta": _value(quotes.theta, i),
-        "vega": _value(quotes.vega, i),
-        "age_seconds": _round(_value(derived.age_seconds, i)),
-        "stale": bool(derived.stale[i]),
-        "priced": bool(derived.priced[i]),
-        "itm": bool(derived.itm[i]) if itm_known else None,
+_FLOATS: Final = ("last_price", "bid", "ask", "iv", "delta", "gamma", "theta", "vega")
+_SOURCE: Final = {"last_price": "price"}
+
+
+def _sides(
+    rows: tuple[OptionRow | None, ...],
+    quotes: SideQuotes,
+    derived: SideAnalytics,
+    itm_known: bool,
+    window: range,
+) -> list[dict[str, Any] | None]:
+    """Each strike's side as the API's SIDE object (None where the side is not listed)."""
+    columns: dict[str, list[Any]] = {
+        name: _values(getattr(quotes, _SOURCE.get(name, name))) for name in _FLOATS
     }
+    columns["spread"] = _values(derived.spread, 4)  # no float noise: 0.1, not 0.0999...
+    columns["volume"] = _counts(quotes.volume)
+    columns["oi"] = _counts(quotes.oi)
+    columns["oi_change"] = _counts(derived.oi_change)
+    columns["age_seconds"] = _values(derived.age_seconds, 3)
+    stale, priced = derived.stale.tolist(), derived.priced.tolist()
+    itm = derived.itm.tolist() if itm_known else [None] * len(stale)
+    sides: list[dict[str, Any] | None] = []
+    for i in window:
+        row = rows[i]
+        if row is None:
+            sides.append(None)
+            continue
+        c = columns
+        sides.append(
+            {
+                "instrument_token": row.token, "tradingsymbol": row.tradingsymbol,
+                "last_price": c["last_price"][i], "bid": c["bid"][i], "ask": c["ask"][i],
+                "spread": c["spread"][i], "volume": c["volume"][i], "oi": c["oi"][i],
+                "oi_change": c["oi_change"][i], "iv": c["iv"][i], "delta": c["delta"][i],
+                "gamma": c["gamma"][i], "theta": c["theta"][i], "vega": c["vega"][i],
+                "age_seconds": c["age_seconds"][i], "stale": stale[i], "priced": priced[i],
+                "itm": itm[i],
+            }
+        )  # fmt: skip
+    return sides
 
 
 def window(chain: Chain, strikes_each_side: int | None) -> range:
@@ -68,14 +85,12 @@ def chain_payload(
     data, result = chain.data, chain.result
     itm_known = result.itm_reference is not None
     strikes = data.strikes.tolist()
+    shown = window(chain, strikes_each_side)
+    ce = _sides(chain.ce_rows, data.ce, result.ce, itm_known, shown)
+    pe = _sides(chain.pe_rows, data.pe, result.pe, itm_known, shown)
     rows = [
-        {
-            "strike": strikes[i],
-            "is_atm": i == result.atm_index,
-            "ce": _side(chain.ce_rows[i], data.ce, result.ce, i, itm_known),
-            "pe": _side(chain.pe_rows[i], data.pe, result.pe, i, itm_known),
-        }
-        for i in window(chain, strikes_each_side)
+        {"strike": strikes[i], "is_atm": i == result.atm_index, "ce": c, "pe": p}
+        for i, c, p in zip(shown, ce, pe, strict=True)
     ]
     return {
         "underlying": chain.underlying,
@@ -91,7 +106,7 @@ def chain_payload(
         "forward_source": result.forward_source,
         "atm_strike": result.atm_strike,
         "atm_iv": result.atm_iv,
-        "straddle": result.straddle,
+        "straddle": _round(result.straddle, 4),
         "implied_move": result.implied_move,
         "implied_move_1sd": result.implied_move_1sd,
         "days_to_expiry": round(data.years_to_expiry * 365.0, 4),

@@ -9,6 +9,7 @@ that a token shows an OI, a second round trip records it with HSETNX (docs/chain
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -17,10 +18,11 @@ from typing import Final
 import numpy as np
 import redis
 from django.db.models import QuerySet
+from numpy.typing import NDArray
 
-from chain.analytics import ChainAnalytics, ChainInput, SideQuotes, analyse_chain
+from chain.analytics import ChainAnalytics, ChainInput, FloatArray, SideQuotes, analyse_chain
+from chain.columns import snapshot_columns
 from contract.names import chain_oi_open_key, latest_key
-from contract.snapshot import OptionSnapshot, option_snapshot
 from greeks.expiry_time import IST, calendar_years_to_expiry, expiry_close_epoch
 from subscriptions.models import Instrument, SubscriptionStatus, Underlying
 
@@ -116,51 +118,68 @@ def _rows(name: str, now: float, expiries: Sequence[date]) -> list[OptionRow]:
     ]
 
 
-def _put(side: SideQuotes, index: int, row: OptionRow, snap: OptionSnapshot | None) -> None:
-    side.listed[index] = True
-    if snap is None:
-        return
-    for array, value in (
-        (side.price, snap.price), (side.ts, snap.ts), (side.bid, snap.bid), (side.ask, snap.ask),
-        (side.volume, snap.numbers["volume"]), (side.oi, snap.numbers["oi"]),
-        (side.iv, snap.numbers["iv"]), (side.delta, snap.numbers["delta"]),
-        (side.gamma, snap.numbers["gamma"]), (side.theta, snap.numbers["theta"]),
-        (side.vega, snap.numbers["vega"]),
-    ):  # fmt: skip
-        if value is not None:
-            array[index] = value
+@dataclass(frozen=True)
+class Snapshots:
+    """The chain's snapshot columns (``chain.columns``), one entry per token of ``tokens``."""
+
+    tokens: list[int]
+    columns: dict[str, FloatArray]
+    oi_open: FloatArray
+    spot: float | None
+    spot_ts: float | None
+
+
+_SIDE_COLUMNS: Final = (
+    ("price", "price"), ("ts", "ts"), ("bid", "bid"), ("ask", "ask"), ("volume", "volume"),
+    ("oi", "oi"), ("iv", "iv"), ("delta", "delta"), ("gamma", "gamma"), ("theta", "theta"),
+    ("vega", "vega"),
+)  # fmt: skip
 
 
 def _assemble(
-    rows: Sequence[OptionRow],
-    snapshots: dict[int, OptionSnapshot | None],
-    oi_open: dict[int, float],
-) -> tuple[np.ndarray, SideQuotes, SideQuotes, list[OptionRow | None], list[OptionRow | None]]:
-    strikes = np.array(sorted({row.strike for row in rows}), dtype=np.float64)
-    position = {strike: i for i, strike in enumerate(strikes.tolist())}
+    rows: Sequence[OptionRow], snapshots: Snapshots, row_positions: NDArray[np.intp]
+) -> tuple[FloatArray, SideQuotes, SideQuotes, list[OptionRow | None], list[OptionRow | None]]:
+    """Both sides on the distinct strikes; ``row_positions``: each row's index in snapshots."""
+    strikes = np.unique(np.array([row.strike for row in rows], dtype=np.float64))
+    at = np.searchsorted(strikes, [row.strike for row in rows])
+    is_call = np.array([row.is_call for row in rows], dtype=np.bool_)
     ce, pe = SideQuotes.empty(strikes.size), SideQuotes.empty(strikes.size)
     ce_rows: list[OptionRow | None] = [None] * strikes.size
     pe_rows: list[OptionRow | None] = [None] * strikes.size
-    for row in rows:
-        i = position[row.strike]
-        side, side_rows = (ce, ce_rows) if row.is_call else (pe, pe_rows)
-        side_rows[i] = row
-        _put(side, i, row, snapshots.get(row.token))
-        if row.token in oi_open:
-            side.oi_open[i] = oi_open[row.token]
+    for row, i in zip(rows, at.tolist(), strict=True):
+        (ce_rows if row.is_call else pe_rows)[i] = row
+    for side, mask in ((ce, is_call), (pe, ~is_call)):
+        where, source = at[mask], row_positions[mask]
+        side.listed[where] = True
+        for field, column in _SIDE_COLUMNS:
+            getattr(side, field)[where] = snapshots.columns[column][source]
+        side.oi_open[where] = snapshots.oi_open[source]
     return strikes, ce, pe, ce_rows, pe_rows
 
 
-def _index_price(raw: bytes | str | None) -> tuple[float | None, float | None]:
-    snap = option_snapshot(raw)
-    if snap is None:
-        return None, None
-    return snap.price, snap.ts
+def _split_index(
+    tokens: list[int],
+    latest: Sequence[bytes | str | None],
+    opens: Sequence[bytes | str | None] | None,
+) -> Snapshots:
+    columns = snapshot_columns(latest)  # the chain's tokens, then the index token
+    spot, spot_ts = columns["price"][-1], columns["ts"][-1]
+    chain_columns = {name: column[:-1] for name, column in columns.items()}
+    oi_open = np.full(len(tokens), np.nan)
+    if opens is not None:
+        oi_open[:] = [stored_oi(raw) for raw in opens]
+    return Snapshots(
+        tokens=tokens,
+        columns=chain_columns,
+        oi_open=oi_open,
+        spot=float(spot) if np.isfinite(spot) else None,
+        spot_ts=float(spot_ts) if np.isfinite(spot_ts) else None,
+    )
 
 
 def _read_chain(
     client: redis.Redis, *, settings: ChainSettings, tokens: list[int], index_token: int, now: float
-) -> tuple[dict[int, OptionSnapshot | None], tuple[float | None, float | None], dict[int, float]]:
+) -> Snapshots:
     """One round trip; a second only to record first-seen OIs (the session's first reads)."""
     fields = [str(t) for t in tokens]
     oi_key = chain_oi_open_key(settings.prefix, session_date(now))
@@ -168,33 +187,25 @@ def _read_chain(
     pipe.hmget(latest_key(settings.prefix), [*fields, str(index_token)])
     pipe.hmget(oi_key, fields)
     latest, opens = pipe.execute()
-    snapshots = {t: option_snapshot(raw) for t, raw in zip(tokens, latest, strict=False)}
-    oi_open: dict[int, float] = {}
-    first_seen: dict[str, int] = {}
-    for token, raw in zip(tokens, opens, strict=True):
-        if raw is not None:
-            value = stored_oi(raw)
-            if value is not None:
-                oi_open[token] = value
-                continue
-        snap = snapshots[token]
-        oi = None if snap is None else snap.numbers["oi"]
-        if oi is not None and oi >= 0:
-            first_seen[str(token)] = int(oi)
-            oi_open[token] = float(int(oi))
-    if first_seen:
+    snapshots = _split_index(tokens, latest, opens)
+    oi, oi_open = snapshots.columns["oi"], snapshots.oi_open
+    first_seen = np.flatnonzero(np.isnan(oi_open) & (oi >= 0))
+    if first_seen.size:
+        oi_open[first_seen] = oi[first_seen]
         write = client.pipeline(transaction=False)
-        for field, oi in first_seen.items():
-            write.hsetnx(oi_key, field, oi)
+        for i in first_seen.tolist():
+            write.hsetnx(oi_key, fields[i], int(oi[i]))
         write.expire(oi_key, OI_OPEN_TTL_SECONDS)
         write.execute()
-    return snapshots, _index_price(latest[-1]), oi_open
+    return snapshots
 
 
-def stored_oi(raw: bytes | str) -> float | None:
-    """A first-seen OI as written by ``_read_chain`` (a non-negative integer), else None."""
+def stored_oi(raw: bytes | str | None) -> float:
+    """A first-seen OI as written by ``_read_chain`` (a non-negative integer), else NaN."""
+    if raw is None:
+        return math.nan
     text = raw.decode() if isinstance(raw, bytes) else raw
-    return float(text) if text.isdigit() else None
+    return float(text) if text.isdigit() else math.nan
 
 
 def _years(expiry: date, now: float) -> float:
@@ -222,13 +233,13 @@ def read_chain(
             f"unknown expiry {expiry.isoformat()} for {underlying} (live: {listed})"
         )
     rows = _rows(underlying, now, [expiry])
-    snapshots, (spot, spot_ts), oi_open = _read_chain(
+    snapshots = _read_chain(
         client, settings=settings, tokens=[r.token for r in rows], index_token=index_token,
         now=now,
     )  # fmt: skip
-    strikes, ce, pe, ce_rows, pe_rows = _assemble(rows, snapshots, oi_open)
+    strikes, ce, pe, ce_rows, pe_rows = _assemble(rows, snapshots, np.arange(len(rows)))
     data = ChainInput(
-        strikes=strikes, ce=ce, pe=pe, spot=spot, spot_ts=spot_ts, now=now,
+        strikes=strikes, ce=ce, pe=pe, spot=snapshots.spot, spot_ts=snapshots.spot_ts, now=now,
         stale_after_seconds=settings.stale_after_seconds,
         years_to_expiry=_years(expiry, now), rate=settings.rate,
     )  # fmt: skip
@@ -254,11 +265,13 @@ def read_term_structure(
     rows = _rows(underlying, now, expiries)
     fields = [str(r.token) for r in rows]
     latest = client.hmget(latest_key(settings.prefix), [*fields, str(index_token)])
-    snapshots = {r.token: option_snapshot(raw) for r, raw in zip(rows, latest, strict=False)}
-    spot, spot_ts = _index_price(latest[-1])
+    snapshots = _split_index([r.token for r in rows], latest, None)
+    spot, spot_ts = snapshots.spot, snapshots.spot_ts
+    expiry_of = np.array([r.expiry.toordinal() for r in rows], dtype=np.int64)
     points = []
     for expiry in expiries:
-        strikes, ce, pe, _, _ = _assemble([r for r in rows if r.expiry == expiry], snapshots, {})
+        chosen = np.flatnonzero(expiry_of == expiry.toordinal())
+        strikes, ce, pe, _, _ = _assemble([rows[i] for i in chosen.tolist()], snapshots, chosen)
         years = _years(expiry, now)
         data = ChainInput(
             strikes=strikes, ce=ce, pe=pe, spot=spot, spot_ts=spot_ts, now=now,

@@ -19,6 +19,8 @@ from chain.selectors import session_date
 from contract.messages import FULL_MODE_FIELDS, INDEX_TICK_FIELDS, OPTION_FIELDS
 from contract.names import chain_oi_open_key, latest_key
 from greeks.expiry_time import IST
+from infra.pool_metrics import redis_pool_figures
+from infra.redis_factory import process_redis
 from subscriptions.models import Instrument, Subscription, SubscriptionStatus
 from tests.subscriptions.factories import InstrumentFactory
 
@@ -277,3 +279,14 @@ def test_answers_keep_to_the_openapi_schema(api_client, nifty_chain, path, param
         for side in (row["ce"], row["pe"]):
             if side is not None:
                 jsonschema.validate(side, {**strict, "components": document["components"]})
+
+
+def test_chain_requests_share_the_process_pool(api_client, nifty_chain):
+    shared = process_redis(settings.REDIS_URL)
+    api_client.get("/api/v1/chain/", {"underlying": "NIFTY"})  # the pool has its connection
+    created = redis_pool_figures(shared).created
+    for _ in range(5):
+        assert api_client.get("/api/v1/chain/", {"underlying": "NIFTY"}).status_code == 200
+        assert api_client.get("/api/v1/chain/term/", {"underlying": "NIFTY"}).status_code == 200
+    assert redis_pool_figures(shared).created == created
+    assert redis_pool_figures(shared).in_use == 0
