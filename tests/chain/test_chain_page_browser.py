@@ -56,6 +56,8 @@ SNAPSHOT_JS = """() => {
     expiries: [...document.querySelectorAll('#chain-expiry option')].map(o => o.value),
     selected: document.getElementById('chain-expiry').value,
     table: document.querySelector('#chain-table tbody').textContent,
+    lastRowPe: [...rows[rows.length - 1].querySelectorAll('td.pe')]
+      .map(td => [td.textContent, td.classList.contains('missing')]),
     refreshes: Number(document.getElementById('chain-root').dataset.refreshes || 0),
     status: document.getElementById('chain-status').textContent,
   };
@@ -77,6 +79,12 @@ def _two_expiries_near_the_money(instruments: list[Instrument]) -> dict[str, lis
         strikes = sorted({i.strike for i in of_expiry}, key=lambda k: abs(k - 24_000))
         near = set(strikes[:STRIKES_PER_EXPIRY])
         chosen[expiry.isoformat()] = [i for i in of_expiry if i.strike in near]
+    # The near expiry's top strike streams its call only: that row's put side is null.
+    near_expiry = min(chosen)
+    top = max(i.strike for i in chosen[near_expiry])
+    chosen[near_expiry] = [
+        i for i in chosen[near_expiry] if not (i.strike == top and i.instrument_type == "PE")
+    ]
     return chosen
 
 
@@ -170,7 +178,11 @@ def test_the_chain_page_draws_the_live_chain_and_refreshes_it(
         assert snapshot["pePoints"] == snapshot["peIv"]
         assert snapshot["atmLines"] == 1
     assert len(first["cePoints"]) + len(first["pePoints"]) >= len(expected_strikes)
-    assert first["oiBars"] == 2 * len(expected_strikes)
+    assert first["oiBars"] == 2 * len(expected_strikes) - 1
+    # The strike with no put: its put cells are "—" (never 0) and it has no put point.
+    assert first["lastRowPe"] == [["\u2014", True]] * 11
+    assert expected_strikes[-1] in first["cePoints"]
+    assert expected_strikes[-1] not in first["pePoints"]
     assert first["termPoints"] == 2
     # A value changed after a refresh, in place.
     assert later["refreshes"] > first["refreshes"] and later["table"] != first["table"]
