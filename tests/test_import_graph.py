@@ -28,6 +28,7 @@ PURE_CORES: Final = (
     "streaming.pipeline",
     "market_model",
     "chain.analytics",
+    "chain.columns",
 )
 FRAMEWORKS: Final = frozenset(
     {"django", "redis", "rest_framework", "celery", "kiteconnect", "drf_spectacular"}

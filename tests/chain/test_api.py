@@ -182,6 +182,18 @@ def test_strikes_limits_the_rows_around_atm_not_the_summary(api_client, nifty_ch
     assert [row["strike"] for row in body["rows"]] == [24100.0]
 
 
+def test_without_a_spot_there_is_no_atm_and_strikes_keeps_every_row(
+    api_client, nifty_chain, redis_client
+):
+    redis_client.hdel(latest_key(settings.TICKER_CHANNEL_PREFIX), str(NIFTY_INDEX))
+    body = api_client.get("/api/v1/chain/", {"underlying": "NIFTY", "strikes": 1}).json()
+    assert body["spot"] == {"price": None, "age_seconds": None, "stale": True}
+    assert body["forward"] is None and body["atm_strike"] is None and body["straddle"] is None
+    assert len(body["rows"]) == len(STRIKES) and not any(r["is_atm"] for r in body["rows"])
+    assert body["rows"][0]["ce"]["itm"] is None
+    assert body["max_pain"] == 24100.0  # OI needs no spot
+
+
 def test_a_stale_chain_is_flagged(api_client, nifty_chain, redis_client, settings):
     settings.QUOTES_STALE_SECONDS = 0.2
     body = api_client.get("/api/v1/chain/", {"underlying": "NIFTY"}).json()
