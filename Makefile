@@ -15,7 +15,8 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=
 	SECRET_KEY=test-secret-key-not-for-production LOG_FORMAT=console SECURE_SSL_REDIRECT=0 \
 	CREDENTIALS_KEYS=8XgqN0sUpOo8W1LP0f5lXxGq9ODZf1Cq2D4Pf2nlBz8=,Yr0xFjRbGk1h0pQ5gI8OqJfQe3kU8vO2w4yQfN3tH7Y=
 
-.PHONY: venv demo test lint typecheck pytest bench bench-env bench-smoke flower tail clean
+.PHONY: venv demo test lint typecheck pytest bench bench-env bench-smoke flower tail clean \
+	chain-screenshot
 
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,3 +72,7 @@ clean:
 # Print the demo's option ticks as they are published (run beside `make demo`).
 tail: $(STAMP)
 	set -a && . var/demo.env && set +a && $(PY) manage.py tail_ticks
+
+# The README's picture of the chain page, from a running `make demo` (Debian's headless Chromium).
+chain-screenshot: $(STAMP)
+	set -a && . var/demo.env && set +a && $(PY) manage.py chain_screenshot --out docs/img/chain.png

@@ -65,3 +65,10 @@ def lock_key(prefix: str, job: str) -> str:
 def published_channels(prefix: str) -> tuple[str, ...]:
     """The channels a consumer may subscribe to (``tail_ticks`` short names resolve here)."""
     return (options_channel(prefix), underlying_channel(prefix))
+
+
+def chain_oi_open_key(prefix: str, session: str) -> str:
+    """Hash, one field per option token: its OI in the first snapshot the chain reader saw on
+    ``session`` (an ISO date, Asia/Kolkata); written with HSETNX by the chain API, not by the
+    workers (docs/chain.md)."""
+    return f"{prefix}:chain:oi_open:{session}"

@@ -1,4 +1,5 @@
-"""The ``{prefix}:latest`` snapshot: reading a price out of one field's JSON (pure).
+"""The ``{prefix}:latest`` snapshot: reading a price out of one field's JSON (pure); the
+option fields the chain reads (``chain.columns``).
 
 Each field's value is the latest message for that token (an option tick or an index tick), a
 JSON object with at least ``price`` and ``ts`` (docs/redis-contract.md).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Final
 
 import orjson
 import structlog
@@ -47,3 +49,9 @@ def price_from_snapshot(
         log.info("underlying_snapshot_stale", ts=payload.get(TS), max_age=max_age_seconds)
         return None
     return price
+
+
+# The option snapshot's numeric fields the chain reads (docs/redis-contract.md), besides
+# ``price`` and ``ts``; ``depth`` (full mode) gives the best bid and ask.
+CHAIN_NUMBER_FIELDS: Final = ("volume", "oi", "iv", "delta", "gamma", "theta", "vega")
+DEPTH: Final = "depth"

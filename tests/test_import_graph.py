@@ -30,6 +30,8 @@ PURE_CORES: Final = (
     "contract",
     "streaming.pipeline",
     "market_model",
+    "chain.analytics",
+    "chain.columns",
 )
 FRAMEWORKS: Final = frozenset(
     {"django", "redis", "rest_framework", "celery", "kiteconnect", "drf_spectacular"}

@@ -27,6 +27,8 @@ ENDPOINTS: Final = {
     "subscriptions-assignment": "subscription-assignment",
     "quotes": "quotes",
     "greeks-candles": "greeks-candles",
+    "chain": "chain",
+    "chain-term": "chain-term",
     "fleet": "fleet-list",
     "health": "health",
     "schema": "schema",

@@ -23,6 +23,8 @@ handler404 = "ticker_project.error_views.page_not_found"
 handler500 = "ticker_project.outage.server_error"
 
 urlpatterns = [
+    # The chain page (chain/admin_views.py) comes before the admin, whose catch-all would 404 it.
+    path("admin/chain/", include("chain.admin_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", ApiRootView.as_view(), name="api-root"),
@@ -31,6 +33,7 @@ urlpatterns = [
     path("api/v1/", include(streaming_api_router.urls)),
     path("api/v1/quotes/", QuotesView.as_view(), name="quotes"),
     path("api/v1/greeks/candles/", OptionCandlesView.as_view(), name="greeks-candles"),
+    path("api/v1/", include("chain.urls")),
     path("api/health/", health_view, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -53,10 +53,35 @@ def _wait_for_line(process: subprocess.Popen[str], marker: str, seconds: float) 
     raise AssertionError(f"no {marker!r} within {seconds}s; output:\n" + "\n".join(seen[-40:]))
 
 
+def _live_chain(session: requests.Session, base: str, underlying: str) -> dict | None:
+    """The chain API's answer when every listed side of the chain is priced and fresh."""
+    response = session.get(f"{base}/api/v1/chain/", params={"underlying": underlying}, timeout=10)
+    if response.status_code != 200:
+        return None
+    body = response.json()
+    sides = [side for row in body["rows"] for side in (row["ce"], row["pe"]) if side]
+    live = sides and all(side["priced"] and not side["stale"] for side in sides)
+    return body if live and not body["spot"]["stale"] else None
+
+
+def _logged_in(base: str) -> requests.Session:
+    session = requests.Session()
+    login = f"{base}/admin/login/?next=/admin/"
+    session.get(login, timeout=10)
+    session.post(
+        login,
+        data={"username": "admin", "password": "admin-demo",
+              "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": login}, timeout=10,
+    )  # fmt: skip
+    return session
+
+
 def test_demo_runs_the_product_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
     var_dir = tmp_path / "var"
     env = _demo_env(var_dir)
     port = _free_port()
+    started = time.monotonic()
     demo = subprocess.Popen(
         [
             sys.executable,
@@ -94,6 +119,19 @@ def test_demo_runs_the_product_end_to_end_and_stops_cleanly(tmp_path: Path) -> N
         assert health.status_code == 200, health.text
         assert health.json()["checks"]["redis"]["status"] == "ok"
         assert requests.get(f"{base}/admin/login/", timeout=5).status_code == 200
+
+        # Within 60 s of the start, a live chain for both underlyings (the page's data).
+        assert any(f"{base}/admin/chain/NIFTY/" in line for line in output)
+        assert any(f"{base}/admin/chain/BANKNIFTY/" in line for line in output)
+        session = _logged_in(base)
+        for underlying in ("NIFTY", "BANKNIFTY"):
+            chain = _wait_for(
+                lambda u=underlying: _live_chain(session, base, u),
+                seconds=max(1.0, 60 - (time.monotonic() - started)),
+            )
+            assert chain["underlying"] == underlying and len(chain["rows"]) >= 10
+            assert sum(row["is_atm"] for row in chain["rows"]) == 1
+            assert chain["atm_iv"] is not None and chain["max_pain"] is not None
 
         tail = subprocess.run(
             [sys.executable, "manage.py", "tail_ticks", "--count", "5"],

@@ -25,6 +25,7 @@ API = (
     "/api/v1/subscriptions/",
     "/api/v1/subscriptions/assignment/",
     "/api/v1/quotes/?tokens=256265",
+    "/api/v1/chain/term/?underlying=NIFTY",
     "/api/schema/",
 )
 

@@ -224,6 +224,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS("\nTicker fleet demo is running.\n")
             + f"  Admin:      {base}/admin/   (login {DEMO_USERNAME} / {DEMO_PASSWORD})\n"
+            + f"  Chain:      {base}/admin/chain/NIFTY/  and  {base}/admin/chain/BANKNIFTY/\n"
+            + f"  Chain API:  {base}/api/v1/chain/?underlying=NIFTY  (and /api/v1/chain/term/)\n"
             + f"  API docs:   {base}/api/docs/\n"
             + f"  Health:     {base}/api/health/\n"
             + f"  Quotes:     {base}/api/v1/quotes/?tokens=256265 (log in first)\n"
