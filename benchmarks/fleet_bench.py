@@ -180,7 +180,10 @@ def _latencies_ms(client: redis.Redis, stream: str, start_ms: int, end_ms: int) 
         added_us = int(entry_id.split(b"-")[0]) * 1000
         stamp = _VOLUME.search(fields[b"data"])
         if stamp is not None:
-            values.append(((added_us - int(stamp.group(1))) % 2**32) / 1000.0)
+            # Both sides mod 2**32 us; signed, since the entry id's ms truncation can put
+            # the XADD up to 1 ms "before" the send.
+            delta = (added_us - int(stamp.group(1))) % 2**32
+            values.append((delta - 2**32 if delta >= 2**31 else delta) / 1000.0)
     return np.array(values)
 
 
