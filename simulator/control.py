@@ -49,6 +49,9 @@ def apply_fault(ctx: SimulatorContext, spec: dict[str, object]) -> dict[str, obj
         if not isinstance(lines, list | tuple) or not all(isinstance(n, int) for n in lines):
             raise KiteError(400, "InputException", "corrupt_instruments needs integer lines")
         faults.corrupt_lines = tuple(lines)
+    elif action is FaultAction.THROTTLE:
+        faults.api_key = key
+        faults.throttle_requests = int(spec.get("requests", 1))  # type: ignore[call-overload]
     elif action is FaultAction.EXPIRE_TOKENS:
         result["expired"] = ctx.sessions.expire(key)
     elif action is FaultAction.CLEAR:
@@ -80,7 +83,10 @@ async def get_state(request: web.Request) -> web.Response:
             "refuse_until": ctx.faults.refuse_until,
             "slow_seconds": ctx.faults.slow_seconds,
             "malformed_frames": ctx.faults.malformed_frames,
+            "throttle_requests": ctx.faults.throttle_requests,
+            "throttled": ctx.faults.throttled,
         },
+        "rate_limits": ctx.limiter.counts(),
     }
     tokens = request.query.getall("token", [])
     if tokens:

@@ -17,7 +17,8 @@ class FaultAction(StrEnum):
     REFUSE_CONNECTS = "refuse_connects"  # WS upgrades answer 503
     SLOW = "slow"  # delay every REST response and every WS send
     CORRUPT_INSTRUMENTS = "corrupt_instruments"  # the dump's listed lines carry bad fields
-    CLEAR = "clear"  # undo stall/refuse/slow/malformed/corrupt_instruments
+    THROTTLE = "throttle"  # the next N historical requests answer 429, whatever the rate
+    CLEAR = "clear"  # undo stall/refuse/slow/malformed/corrupt_instruments/throttle
 
 
 class MalformedKind(StrEnum):
@@ -34,6 +35,8 @@ class FaultState:
     malformed_frames: int = 0
     malformed_kind: MalformedKind = MalformedKind.UNKNOWN_LENGTH
     corrupt_lines: tuple[int, ...] = ()  # 1-based CSV lines (the header is line 1)
+    throttle_requests: int = 0  # historical requests still to answer 429
+    throttled: int = 0  # 429s answered by the throttle fault (not by the rate limiter)
     api_key: str | None = None  # None: faults apply to every account
     history: list[dict[str, object]] = field(default_factory=list)
 
@@ -52,9 +55,16 @@ class FaultState:
             return self.malformed_kind
         return None
 
+    def take_throttle(self, api_key: str) -> bool:
+        if self.throttle_requests > 0 and self.applies_to(api_key):
+            self.throttle_requests -= 1
+            self.throttled += 1
+            return True
+        return False
+
     def clear(self) -> None:
         self.stall_until = self.refuse_until = self.slow_seconds = 0.0
-        self.malformed_frames = 0
+        self.malformed_frames = self.throttle_requests = 0
         self.corrupt_lines = ()
         self.api_key = None
 

@@ -219,8 +219,10 @@ def _parse_when(value: str | None, name: str) -> datetime:
 
 async def historical(request: web.Request) -> web.Response:
     account = authenticate(request)
-    rate_limit(request, account, "historical", HISTORICAL_PER_SECOND)
     ctx = request.app[CONTEXT]
+    if ctx.faults.take_throttle(account.api_key):
+        raise KiteError(429, "NetworkException", "Too many requests")
+    rate_limit(request, account, "historical", HISTORICAL_PER_SECOND)
     try:
         token = int(request.match_info["token"])
     except ValueError:
