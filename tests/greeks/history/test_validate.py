@@ -37,7 +37,7 @@ def test_each_bad_row_is_dropped_and_counted_by_reason_never_read_as_zero() -> N
         _row(0),
         "not a dict",
         _row(2, date="2026-01-05 09:17:00"),  # a string, not an aware datetime
-        _row(3, date=datetime(2026, 1, 5, 9, 18)),  # naive
+        _row(3, date=datetime(2026, 1, 5, 9, 18, tzinfo=IST).replace(tzinfo=None)),  # naive
         _row(4, close=None),
         _row(5, open=float("nan")),
         _row(6, low=0.0),
