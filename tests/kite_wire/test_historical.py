@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -57,7 +59,7 @@ def test_chunks_cover_the_range_without_overlap() -> None:
     chunks = span_chunks("minute", START, end)
     assert len(chunks) == 5  # 60 + 60 + 60 + 60 + 10 days
     assert chunks[0].start == START and chunks[-1].end == end
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         assert after.start == before.end + timedelta(seconds=1)
         check_span("minute", after.start, after.end)
 
