@@ -27,6 +27,7 @@ from greeks.expiry_time import (
     expiry_close_epoch,
     time_to_expiry_years,
     times_to_expiry_years,
+    years_to_expiry_at,
 )
 from greeks.option_greeks import GREEK_NAMES, Greeks, black76_greeks, bsm_greeks
 
@@ -46,6 +47,7 @@ __all__ = [
     "expiry_close_epoch",
     "time_to_expiry_years",
     "times_to_expiry_years",
+    "years_to_expiry_at",
 ]
 
 

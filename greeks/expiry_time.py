@@ -111,3 +111,39 @@ def time_to_expiry_years(
     """
     expiry = np.datetime64(expiry_date, "D")
     return float(times_to_expiry_years(now, expiry, basis=basis, holidays=holidays))
+
+
+def years_to_expiry_at(
+    now_epoch: ArrayLike,
+    expiry_date: date,
+    *,
+    basis: Basis = "calendar",
+    holidays: Iterable[date | np.datetime64 | str] = (),
+) -> NDArray[np.float64]:
+    """Years from each of many times (epoch seconds) to 15:30 IST on one expiry date.
+
+    The many-times counterpart of ``times_to_expiry_years`` (one time, many expiries): what a
+    contract's candles need, each priced at its own close. Same minutes and bases, 0 after
+    expiry; the trading basis counts each time's own day (no batch-wide approximation).
+    """
+    now = np.asarray(now_epoch, dtype=np.float64)
+    if basis == "calendar":
+        return calendar_years_to_expiry(now, expiry_close_epoch(expiry_date))
+    if basis != "trading":
+        raise ValueError(f"basis must be 'calendar' or 'trading', got {basis!r}")
+    holiday_days = _holiday_array(holidays)
+    ist_seconds = now + 330 * 60.0
+    day_number = np.floor(ist_seconds / 86400.0)
+    today = day_number.astype(np.int64).astype("datetime64[D]")
+    minute_of_day = (ist_seconds - day_number * 86400.0) / 60.0
+    is_session = np.is_busday(today, holidays=holiday_days)
+    left_today = np.where(
+        is_session, np.clip(SESSION_CLOSE_MINUTE - minute_of_day, 0.0, float(SESSION_MINUTES)), 0.0
+    )
+    expiry = np.datetime64(expiry_date, "D")
+    one_day = np.timedelta64(1, "D")
+    later = np.busday_count(today + one_day, np.maximum(expiry, today) + one_day,
+                            holidays=holiday_days)  # fmt: skip
+    minutes = np.where(expiry < today, 0.0, left_today + later * float(SESSION_MINUTES))
+    trading_years: NDArray[np.float64] = minutes / MINUTES_PER_TRADING_YEAR
+    return trading_years

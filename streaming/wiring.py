@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.conf import settings
 
 from accounts.models import Account
-from greeks.engine import GreeksDefaults
-from greeks.expiry_time import Basis
+from greeks.wiring import configured_greeks_defaults
 from streaming.config import FeedConfig, MockMode, PublishConfig, WorkerConfig
-from subscriptions.market_calendar import nse_calendar
 
 
 def configured_publish() -> PublishConfig:
@@ -38,12 +34,7 @@ def configured_worker(
             reconnect_max_seconds=settings.STREAMING_RECONNECT_MAX_SECONDS,
             rate_limited_seconds=settings.STREAMING_RATE_LIMITED_SECONDS,
         ),
-        greeks=GreeksDefaults(
-            rate=settings.GREEKS_RISK_FREE_RATE,
-            dividend_yield=settings.GREEKS_DIVIDEND_YIELD,
-            basis=cast(Basis, settings.GREEKS_TIME_BASIS),  # validated by the settings
-            holidays=nse_calendar().holidays,
-        ),
+        greeks=configured_greeks_defaults(),
         is_mock_feed=settings.STREAMING_FEED_IS_MOCK if is_mock_feed is None else is_mock_feed,
         mock_mode=MockMode(mock_mode or settings.STREAMING_MOCK_MODE),
         mock_tick_seconds=settings.STREAMING_MOCK_TICK_SECONDS,

@@ -23,6 +23,8 @@ PACKAGES: Final = APPS | LEAVES | {TOP}
 # Each pure core is a module or a package (every module under it).
 PURE_CORES: Final = (
     "greeks.engine",
+    "greeks.history.intervals",
+    "greeks.history.pricing",
     "greeks.history.records",
     "greeks.history.validate",
     "kite_wire",
