@@ -70,7 +70,8 @@ class StoreCounts:
 class CandleStore(Protocol):
     """Pricing and bulk storage (issue 10a), bound to the worker's GreeksDefaults by the caller."""
 
-    def store_underlying(self, *, series: CandleSeries, now: datetime) -> int: ...
+    def store_underlying(self, *, series: CandleSeries, now: datetime) -> int | None:
+        """Candles stored, or None when the index is not in the registry (nothing stored)."""
 
     def store_option(
         self,
@@ -373,9 +374,11 @@ def _take_underlying(run: _Run, outcome: Outcome) -> None:
         series = run.validated(outcome)
         run.underlying_parts.setdefault(token, []).append(series)
         if len(series):
-            run.summary.underlying_candles_stored += run.store.store_underlying(
-                series=series, now=run.now
-            )
+            stored = run.store.store_underlying(series=series, now=run.now)
+            if stored is None:
+                run.count(run.summary.failed_by_reason, "underlying_not_in_registry")
+            else:
+                run.summary.underlying_candles_stored += stored
     run.finished_one(outcome)
 
 
