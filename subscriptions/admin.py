@@ -10,6 +10,7 @@ from typing import Any, Final
 import requests
 from celery import current_app
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -60,8 +61,11 @@ class InstrumentAdmin(admin.ModelAdmin):
             return
         today = timezone.localdate()
         start = (today - timedelta(days=BACKFILL_DAYS - 1)).isoformat()
-        current_app.tasks[BACKFILL_TASK_NAME].delay_on_commit(
-            instrument_ids=ids, start=start, end=today.isoformat(), interval="minute"
+        task = current_app.tasks[BACKFILL_TASK_NAME]
+        transaction.on_commit(
+            lambda: task.delay(
+                instrument_ids=ids, start=start, end=today.isoformat(), interval="minute"
+            )
         )
         self.message_user(
             request,
