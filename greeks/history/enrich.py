@@ -238,7 +238,7 @@ class _Run:
             HISTORY_CANDLES.labels(stage="bad").inc(checked.bad_rows)
             log.warning(
                 "history_bad_rows",
-                token=outcome.job.instrument_token,
+                instrument_token=outcome.job.instrument_token,
                 by_reason=checked.bad_by_reason,
                 examples=[e.__dict__ for e in checked.examples[:3]],
             )

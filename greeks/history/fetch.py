@@ -108,6 +108,7 @@ class HistoricalFetchPool:
         self.accounts = tuple(accounts)
         self.limiter = limiter
         self.retrying = retrying
+        self.dead: set[int] = set()  # accounts whose session died: left out of later runs
 
     def run(self, jobs: Sequence[FetchJob]) -> Iterator[Outcome]:
         """Yield outcomes as they arrive (any order); every job ends as Fetched or FetchFailed."""
@@ -116,7 +117,8 @@ class HistoricalFetchPool:
             work.put(job)
         out: queue.Queue[Outcome | _Crashed] = queue.Queue()
         stop = threading.Event()
-        alive = {a.account_id for a in self.accounts}
+        serving = [a for a in self.accounts if a.account_id not in self.dead]
+        alive = {a.account_id for a in serving}
         threads = [
             threading.Thread(
                 target=self._serve,
@@ -124,7 +126,7 @@ class HistoricalFetchPool:
                 name=f"history-fetch-{account.account_id}",
                 daemon=True,
             )
-            for account in self.accounts
+            for account in serving
         ]
         for thread in threads:
             thread.start()
@@ -142,6 +144,7 @@ class HistoricalFetchPool:
                     raise item.error
                 if isinstance(item, SessionDead):
                     alive.discard(item.account_id)
+                    self.dead.add(item.account_id)
                 else:
                     outstanding -= 1
                 yield item
@@ -202,7 +205,7 @@ class HistoricalFetchPool:
                 log.info(
                     "history_request_retryable",
                     account_id=account.account_id,
-                    token=job.instrument_token,
+                    instrument_token=job.instrument_token,
                     code=exc.code,
                     error=str(exc)[:200],
                 )
@@ -214,7 +217,7 @@ class HistoricalFetchPool:
 
         context = {
             "account_id": account.account_id,
-            "token": job.instrument_token,
+            "instrument_token": job.instrument_token,
             "interval": job.interval,
             "start": job.start.isoformat(),
             "end": job.end.isoformat(),
