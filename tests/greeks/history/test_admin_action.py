@@ -1,4 +1,4 @@
-"""The instruments admin's "Backfill historical Greeks" action: the backfill, queued after commit."""
+"""The instruments admin's "Backfill historical Greeks" action queues the backfill after commit."""
 
 from __future__ import annotations
 
