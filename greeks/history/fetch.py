@@ -11,6 +11,7 @@ to the others. Threads only talk HTTP and Redis; the caller's thread does every 
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -82,7 +83,11 @@ class SessionDead:
 
 
 Outcome = Fetched | FetchFailed | SessionDead
-RetryingFactory = Callable[[], tenacity.Retrying]
+RetryingFactory = Callable[..., tenacity.Retrying]  # called with sleep=
+
+
+class _Stopped(Exception):
+    """The run ended (its caller left) while this thread waited to retry."""
 
 
 class UnparsableResponse(Exception):
@@ -93,6 +98,12 @@ class UnparsableResponse(Exception):
 class _Crashed:
     account_id: int
     error: BaseException
+
+
+def _sleep_unless_stopped(stop: threading.Event, seconds: float) -> None:
+    """A retry's backoff that ends at once when the run is over (a time limit, an error)."""
+    if stop.wait(seconds):
+        raise _Stopped
 
 
 class HistoricalFetchPool:
@@ -178,7 +189,10 @@ class HistoricalFetchPool:
                     job = work.get(timeout=POLL_SECONDS)
                 except queue.Empty:
                     continue
-                outcome = self._fetch(account, job)
+                try:
+                    outcome = self._fetch(account, job, stop)
+                except _Stopped:
+                    return
                 if isinstance(outcome, SessionDead):
                     work.put(job)
                     out.put(outcome)
@@ -189,7 +203,7 @@ class HistoricalFetchPool:
             log.exception("history_fetch_thread_crashed", account_id=account.account_id)
             out.put(_Crashed(account_id=account.account_id, error=exc))
 
-    def _fetch(self, account: FetchAccount, job: FetchJob) -> Outcome:
+    def _fetch(self, account: FetchAccount, job: FetchJob, stop: threading.Event) -> Outcome:
         attempts = 0
 
         def attempt() -> list[object]:
@@ -223,7 +237,7 @@ class HistoricalFetchPool:
             "end": job.end.isoformat(),
         }
         try:
-            rows = self.retrying()(attempt)
+            rows = self.retrying(sleep=functools.partial(_sleep_unless_stopped, stop))(attempt)
         except kite_exceptions.TokenException as exc:
             HISTORY_REQUESTS.labels(outcome="token_exception").inc()
             log.warning("history_session_dead", **context, error=str(exc)[:200])

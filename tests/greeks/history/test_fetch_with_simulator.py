@@ -84,7 +84,7 @@ def test_two_processes_on_one_api_key_share_its_budget(
     sim = simulator_factory("--accounts", "1")
     account = sim.accounts[0]
     argv = [sys.executable, "-m", "tests.greeks.history.fetch_probe", sim.api_root]
-    argv += [account.api_key, account.access_token, settings.REDIS_URL, PREFIX, str(NIFTY), "6"]
+    argv += [account.api_key, account.access_token, settings.REDIS_URL, PREFIX, str(NIFTY), "4"]
     probes = [
         subprocess.Popen(
             argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, env=os.environ.copy()
@@ -96,9 +96,10 @@ def test_two_processes_on_one_api_key_share_its_budget(
         out, _ = probe.communicate(timeout=60)
         assert probe.returncode == 0, out
         results.append(json.loads(out.strip().splitlines()[-1]))
-    assert results == [{"fetched": 6, "requests": 6}, {"fetched": 6, "requests": 6}]
+    # 8 requests at once on one api_key: over its 3/s unless both processes share one window.
+    assert results == [{"fetched": 4, "requests": 4}, {"fetched": 4, "requests": 4}]
     assert _refused(sim) == {account.api_key: 0}
-    assert _allowed(sim) == 12
+    assert _allowed(sim) == 8
 
 
 def test_an_injected_429_is_retried_by_the_one_policy(
