@@ -106,6 +106,18 @@ def _sleep_unless_stopped(stop: threading.Event, seconds: float) -> None:
         raise _Stopped
 
 
+def _put_unless_stopped(
+    out: queue.Queue[Outcome | _Crashed], item: Outcome | _Crashed, stop: threading.Event
+) -> None:
+    """Hand ``item`` to the caller, waiting while its queue is full, unless the run is over."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=POLL_SECONDS)
+        except queue.Full:
+            continue
+        return
+
+
 class HistoricalFetchPool:
     """Runs jobs over the accounts; ``run`` yields one outcome per job plus dead sessions."""
 
@@ -126,9 +138,11 @@ class HistoricalFetchPool:
         work: queue.Queue[FetchJob] = queue.Queue()
         for job in jobs:
             work.put(job)
-        out: queue.Queue[Outcome | _Crashed] = queue.Queue()
-        stop = threading.Event()
         serving = [a for a in self.accounts if a.account_id not in self.dead]
+        # Bounded: threads wait while the caller prices and stores, so fetched candles never
+        # pile up in memory faster than they are written.
+        out: queue.Queue[Outcome | _Crashed] = queue.Queue(maxsize=2 * len(serving) or 1)
+        stop = threading.Event()
         alive = {a.account_id for a in serving}
         threads = [
             threading.Thread(
@@ -195,13 +209,13 @@ class HistoricalFetchPool:
                     return
                 if isinstance(outcome, SessionDead):
                     work.put(job)
-                    out.put(outcome)
+                    _put_unless_stopped(out, outcome, stop)
                     return
-                out.put(outcome)
+                _put_unless_stopped(out, outcome, stop)
         except Exception as exc:
             HISTORY_THREAD_CRASHES.inc()
             log.exception("history_fetch_thread_crashed", account_id=account.account_id)
-            out.put(_Crashed(account_id=account.account_id, error=exc))
+            _put_unless_stopped(out, _Crashed(account_id=account.account_id, error=exc), stop)
 
     def _fetch(self, account: FetchAccount, job: FetchJob, stop: threading.Event) -> Outcome:
         attempts = 0
