@@ -18,6 +18,7 @@ The one entry point of the nightly task, the ``backfill_greeks`` command and the
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -240,7 +241,7 @@ class _Run:
                 "history_bad_rows",
                 instrument_token=outcome.job.instrument_token,
                 by_reason=checked.bad_by_reason,
-                examples=[e.__dict__ for e in checked.examples[:3]],
+                examples=[dataclasses.asdict(e) for e in checked.examples[:3]],
             )
         self.summary.candles_fetched += len(checked.series)
         HISTORY_CANDLES.labels(stage="fetched").inc(len(checked.series))
