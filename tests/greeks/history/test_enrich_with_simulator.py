@@ -211,3 +211,23 @@ def test_the_nightly_task_enriches_the_options_subscribed_that_day(world: World)
     saturday = day + timedelta(days=(5 - day.weekday()) % 7)
     skipped = enrich_subscribed_day.apply(kwargs={"day": saturday.isoformat()}).get()
     assert skipped == {"skipped": "not_a_trading_day", "day": saturday.isoformat()}
+
+
+def test_bad_candles_are_counted_by_reason_and_an_unparsable_answer_stays_to_do(
+    world: World,
+) -> None:
+    one = world.options[:1]
+    world.sim.control.fault("corrupt_candles", requests=2, kind="null_close")
+    summary = _enrich(world, instruments=one)
+    # Index and option answers both lost every 10th close: counted, never read as 0.
+    assert set(summary.bad_rows_by_reason) == {"bad_close"}
+    assert summary.bad_rows_by_reason["bad_close"] > 0
+    assert not OptionCandle.objects.filter(close=0).exists()
+    assert OptionCandle.objects.count() == summary.candles_stored > 0
+    world.sim.control.fault("corrupt_candles", requests=1, kind="bad_date")
+    other = _enrich(world, instruments=world.options[1:2])
+    # kiteconnect's parser fails the index's whole answer: its option is not priced without it.
+    assert other.failed_by_reason == {"unparsable_response": 1, "underlying_unavailable": 1}
+    assert other.days_done == 0
+    again = _enrich(world, instruments=world.options[1:2])  # the next run does those days
+    assert again.failed_by_reason == {} and again.days_done == 2
