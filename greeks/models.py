@@ -10,6 +10,14 @@ START as Kite stamps it, an aware datetime stored in UTC.
 contract's name and expiry never change), so range reads over a chain (underlying + expiry)
 and the admin's filters need no join. Instruments are PROTECTed: Kite keeps no history for
 expired options, so a deleted registry row must never take its candles with it.
+
+The instrument foreign keys have no database constraint (``db_constraint=False``): PostgreSQL
+checks a foreign key with one trigger query per inserted row, which on a contract-year of
+minute candles (93,000 rows) cost more than the whole bulk upsert (measured in
+benchmarks/candle_store_bench.py). Integrity is kept by the one writer, the upsert in
+``greeks.history.storage``, which takes the id of an ``Instrument`` it was handed, and by
+Django's PROTECT on delete (checked with one query per deleted instrument). The column is still
+indexed: it leads the unique constraint (so no index of its own).
 """
 
 from __future__ import annotations
@@ -38,7 +46,11 @@ class OptionCandle(models.Model):
     """
 
     instrument = models.ForeignKey(
-        Instrument, on_delete=models.PROTECT, related_name="option_candles"
+        Instrument,
+        on_delete=models.PROTECT,
+        related_name="option_candles",
+        db_constraint=False,
+        db_index=False,
     )
     interval = models.CharField(max_length=12, choices=INTERVAL_CHOICES)
     ts = models.DateTimeField(help_text="candle start (aware; stored in UTC)")
@@ -74,6 +86,8 @@ class OptionCandle(models.Model):
             models.Index(
                 fields=["underlying", "expiry", "interval", "ts"], name="option_candle_chain_idx"
             ),
+            # The admin's newest-first list and its trading-day filter, across contracts.
+            models.Index(fields=["ts"], name="option_candle_ts_idx"),
         ]
 
     def __str__(self) -> str:
@@ -84,7 +98,11 @@ class UnderlyingCandle(models.Model):
     """One candle of an underlying (an index): what the option candles were priced against."""
 
     instrument = models.ForeignKey(
-        Instrument, on_delete=models.PROTECT, related_name="underlying_candles"
+        Instrument,
+        on_delete=models.PROTECT,
+        related_name="underlying_candles",
+        db_constraint=False,
+        db_index=False,
     )
     interval = models.CharField(max_length=12, choices=INTERVAL_CHOICES)
     ts = models.DateTimeField(help_text="candle start (aware; stored in UTC)")
@@ -104,6 +122,7 @@ class UnderlyingCandle(models.Model):
                 condition=models.Q(interval__in=KITE_INTERVALS), name="underlying_candle_interval"
             ),
         ]
+        indexes = [models.Index(fields=["ts"], name="underlying_candle_ts_idx")]
 
     def __str__(self) -> str:
         return f"{self.instrument_id} {self.interval} {self.ts.isoformat()}"

@@ -26,6 +26,7 @@ ENDPOINTS: Final = {
     "subscriptions-deactivate": "subscription-deactivate",
     "subscriptions-assignment": "subscription-assignment",
     "quotes": "quotes",
+    "greeks-candles": "greeks-candles",
     "fleet": "fleet-list",
     "health": "health",
     "schema": "schema",

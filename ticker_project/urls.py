@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.urls import api_router as accounts_api_router
+from greeks.api import OptionCandlesView
 from streaming.api import QuotesView
 from streaming.urls import api_router as streaming_api_router
 from subscriptions.urls import api_router as subscriptions_api_router
@@ -29,6 +30,7 @@ urlpatterns = [
     path("api/v1/", include(subscriptions_api_router.urls)),
     path("api/v1/", include(streaming_api_router.urls)),
     path("api/v1/quotes/", QuotesView.as_view(), name="quotes"),
+    path("api/v1/greeks/candles/", OptionCandlesView.as_view(), name="greeks-candles"),
     path("api/health/", health_view, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -91,11 +91,22 @@ class PricedCandles:
         }
 
 
+def require_increasing(series: CandleSeries, what: str) -> None:
+    """``ValueError`` unless the starts strictly increase (what alignment and the upsert need)."""
+    if len(series) > 1 and not bool(np.all(np.diff(series.ts) > 0)):
+        raise ValueError(
+            f"{what} candles of token {series.instrument_token} are not in strictly increasing "
+            "time order (duplicate or unsorted ts)"
+        )
+
+
 def series_closed_at(series: CandleSeries, now_epoch: float) -> tuple[CandleSeries, int]:
     """The candles whose close time is at or before ``now_epoch``, and how many were dropped.
 
     Close times grow with the start, so the running candles are a tail: sliced, not masked.
+    ``ValueError`` if the series is not in strictly increasing time order.
     """
+    require_increasing(series, "the")
     closes = candle_close_epoch(series.ts, series.interval)
     keep = int(np.searchsorted(closes, now_epoch, side="right"))
     dropped = len(series) - keep
@@ -150,6 +161,8 @@ def price_option_candles(
             f"{underlying.interval!r}"
         )
     closed, dropped = series_closed_at(option, now_epoch)
+    if underlying is not None:
+        require_increasing(underlying, "underlying")
     spot = aligned_underlying_close(closed.ts, underlying)
     t_years = years_to_expiry_at(
         candle_close_epoch(closed.ts, closed.interval).astype(np.float64),

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from django.db import connection
+from django.db.models import ProtectedError
 from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 
@@ -219,3 +220,16 @@ def test_refuses_a_non_option_or_another_tokens_candles(
         option_candles_price_and_store(instrument=option, option=und, underlying=und,
                                        defaults=DEFAULTS, now=_after(opt.ts))  # fmt: skip
     assert OptionCandle.objects.count() == 0
+
+
+def test_an_instrument_with_candles_cannot_be_deleted(
+    option: Instrument, index: Instrument
+) -> None:
+    opt, und = _candles(option, index, days=1)
+    option_candles_price_and_store(instrument=option, option=opt, underlying=und,
+                                   defaults=DEFAULTS, now=_after(opt.ts))  # fmt: skip
+    underlying_candles_store(instrument=index, candles=und, now=_after(opt.ts))
+    for instrument in (option, index):
+        with pytest.raises(ProtectedError):
+            instrument.delete()
+    assert OptionCandle.objects.count() == UnderlyingCandle.objects.count() == len(opt)
