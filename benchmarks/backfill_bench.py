@@ -114,7 +114,7 @@ def _backfill(sizes: dict[str, Any], sim: dict[str, Any]) -> list[str]:
         option
         for expiry in expiries
         for option in instruments_for_backfill(
-            underlying="NIFTY", expiry=expiry, strikes=sizes["strikes"], today=today
+            underlying="NIFTY", expiry=expiry, strikes=sizes["strikes"], expiring_from=today
         )
     ]
     end = today - timedelta(days=1)

@@ -41,11 +41,11 @@ class UnknownUnderlying(LookupError):
 
 
 def instruments_for_backfill(
-    *, underlying: str, expiry: date | None, strikes: int | None, today: date
+    *, underlying: str, expiry: date | None, strikes: int | None, expiring_from: date
 ) -> QuerySet[Instrument]:
     """The options of ``underlying`` (Kite's ``name``) to backfill.
 
-    ``expiry`` picks one expiry, else every listed expiry not before ``today``. ``strikes``
+    ``expiry`` picks one expiry, else every listed expiry on or after ``expiring_from``. ``strikes``
     keeps the N listed strikes nearest the index's last price in the registry (the middle
     strike when none is known), with every chosen expiry's CE and PE at them; else every
     strike. Raises `UnknownUnderlying` when no underlying of that name is configured.
@@ -54,7 +54,7 @@ def instruments_for_backfill(
     if config is None:
         raise UnknownUnderlying(underlying)
     options = Instrument.objects.filter(name=underlying, instrument_type__in=OPTION_TYPES)
-    options = options.filter(expiry=expiry) if expiry else options.filter(expiry__gte=today)
+    options = options.filter(expiry=expiry) if expiry else options.filter(expiry__gte=expiring_from)
     if strikes is None:
         return options.order_by("expiry", "strike", "instrument_type")
     index_price = (

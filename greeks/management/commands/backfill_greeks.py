@@ -86,7 +86,7 @@ class Command(BaseCommand):
                     underlying=options["underlying"],
                     expiry=expiry,
                     strikes=options["strikes"],
-                    today=start,
+                    expiring_from=start,
                 )
             )
         except UnknownUnderlying:

@@ -64,7 +64,7 @@ def _world(sim: SimulatorHandle) -> World:
         .first()
     )
     options = list(instruments_for_backfill(underlying="NIFTY", expiry=expiry, strikes=2,
-                                            today=start))  # fmt: skip
+                                            expiring_from=start))  # fmt: skip
     return World(sim=sim, accounts=accounts, options=options, start=start, end=end)
 
 
