@@ -101,10 +101,10 @@ GREEKS_TIME_BASIS: str = env.str("GREEKS_TIME_BASIS", default="calendar")
 if GREEKS_TIME_BASIS not in ("calendar", "trading"):
     raise ImproperlyConfigured("GREEKS_TIME_BASIS must be calendar or trading")
 # Historical candles (docs/greeks.md, "Fetching and jobs"): Kite allows 3 historical requests per
-# api_key per second; grants are spread over this window (a margin above 1 s for requests delayed
-# on the way). The nightly job fetches this interval for the day's subscribed options.
+# api_key per second; a slot is free again this long after its response came back. The nightly
+# job fetches this interval for the day's subscribed options.
 GREEKS_HISTORY_RATE_WINDOW_SECONDS: float = env.float(
-    "GREEKS_HISTORY_RATE_WINDOW_SECONDS", default=1.2
+    "GREEKS_HISTORY_RATE_WINDOW_SECONDS", default=1.05
 )
 if GREEKS_HISTORY_RATE_WINDOW_SECONDS < 1.0:
     raise ImproperlyConfigured("GREEKS_HISTORY_RATE_WINDOW_SECONDS below 1 s breaks Kite's 3/s")

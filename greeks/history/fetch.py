@@ -222,12 +222,12 @@ class HistoricalFetchPool:
 
         def attempt() -> list[object]:
             nonlocal attempts
-            self.limiter.acquire(account.limiter_key)
             attempts += 1
             try:
-                rows = account.client.historical_data(
-                    job.instrument_token, job.start, job.end, job.interval, oi=True
-                )
+                with self.limiter.slot(account.limiter_key):
+                    rows = account.client.historical_data(
+                        job.instrument_token, job.start, job.end, job.interval, oi=True
+                    )
             except kite_exceptions.NetworkException as exc:
                 HISTORY_REQUESTS.labels(outcome=f"http_{exc.code}").inc()
                 log.info(
