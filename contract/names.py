@@ -62,6 +62,16 @@ def lock_key(prefix: str, job: str) -> str:
     return f"{prefix}:lock:{job}"
 
 
+def history_rate_limit_key(prefix: str, api_key_digest: str) -> str:
+    """Sorted set: grant times of one api_key's historical requests in the last window."""
+    return f"{prefix}:history:ratelimit:{api_key_digest}"
+
+
+def history_done_key(prefix: str, interval: str, instrument_token: int) -> str:
+    """Set of IST days (``YYYY-MM-DD``) whose candles of this interval are fetched and stored."""
+    return f"{prefix}:history:done:{interval}:{instrument_token}"
+
+
 def published_channels(prefix: str) -> tuple[str, ...]:
     """The channels a consumer may subscribe to (``tail_ticks`` short names resolve here)."""
     return (options_channel(prefix), underlying_channel(prefix))

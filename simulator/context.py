@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+from kite_wire.historical import HISTORICAL_REQUESTS_PER_SECOND
 from market_model.clock import VirtualClock
 from market_model.market import MarketModel
 from simulator.faults import FaultState
@@ -14,7 +15,7 @@ from simulator.sessions import SessionStore
 
 # Kite's per-api_key REST limits (requests per second).
 QUOTE_PER_SECOND: Final = 1
-HISTORICAL_PER_SECOND: Final = 3
+HISTORICAL_PER_SECOND: Final = HISTORICAL_REQUESTS_PER_SECOND
 
 
 class LiveConnection(Protocol):
@@ -38,10 +39,16 @@ class SimulatorSettings:
 
 
 class RateLimiter:
-    """Rolling one-second windows per (api_key, bucket), on the wall clock."""
+    """Rolling one-second windows per (api_key, bucket), on the wall clock.
+
+    Counts what it allowed and refused per (api_key, bucket), so tests can assert that a client
+    held the limit (``GET /_sim/state`` -> ``rate_limits``).
+    """
 
     def __init__(self) -> None:
         self._hits: dict[tuple[str, str], deque[float]] = {}
+        self.allowed: dict[tuple[str, str], int] = {}
+        self.refused: dict[tuple[str, str], int] = {}
 
     def allow(self, api_key: str, bucket: str, per_second: int) -> bool:
         now = time.monotonic()
@@ -49,9 +56,21 @@ class RateLimiter:
         while hits and now - hits[0] >= 1.0:
             hits.popleft()
         if len(hits) >= per_second:
+            self.refused[api_key, bucket] = self.refused.get((api_key, bucket), 0) + 1
             return False
         hits.append(now)
+        self.allowed[api_key, bucket] = self.allowed.get((api_key, bucket), 0) + 1
         return True
+
+    def counts(self) -> dict[str, dict[str, dict[str, int]]]:
+        """``{api_key: {bucket: {"allowed": n, "refused": n}}}``."""
+        out: dict[str, dict[str, dict[str, int]]] = {}
+        for api_key, bucket in {*self.allowed, *self.refused}:
+            out.setdefault(api_key, {})[bucket] = {
+                "allowed": self.allowed.get((api_key, bucket), 0),
+                "refused": self.refused.get((api_key, bucket), 0),
+            }
+        return out
 
 
 @dataclass

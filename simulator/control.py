@@ -9,10 +9,28 @@ import structlog
 from aiohttp import web
 
 from simulator.context import SimulatorContext
-from simulator.faults import FaultAction, MalformedKind
+from simulator.faults import CandleCorruption, FaultAction, FaultState, MalformedKind
 from simulator.rest import CONTEXT, KiteError, quote_of, success
 
 log = structlog.get_logger(__name__)
+
+
+HISTORY_FAULTS = frozenset({FaultAction.THROTTLE, FaultAction.CORRUPT_CANDLES})
+
+
+def _apply_history_fault(
+    faults: FaultState, action: FaultAction, key: str | None, spec: dict[str, object]
+) -> None:
+    """The historical endpoint's faults: the next ``requests`` answers are 429s or bad candles."""
+    faults.api_key = key
+    count = int(spec.get("requests", 1))  # type: ignore[call-overload]
+    if action is FaultAction.THROTTLE:
+        faults.throttle_requests = count
+    else:
+        faults.corrupt_candle_answers = count
+        faults.candle_corruption = CandleCorruption(
+            str(spec.get("kind", CandleCorruption.NULL_CLOSE))
+        )
 
 
 def apply_fault(ctx: SimulatorContext, spec: dict[str, object]) -> dict[str, object]:
@@ -49,6 +67,8 @@ def apply_fault(ctx: SimulatorContext, spec: dict[str, object]) -> dict[str, obj
         if not isinstance(lines, list | tuple) or not all(isinstance(n, int) for n in lines):
             raise KiteError(400, "InputException", "corrupt_instruments needs integer lines")
         faults.corrupt_lines = tuple(lines)
+    elif action in HISTORY_FAULTS:
+        _apply_history_fault(faults, action, key, spec)
     elif action is FaultAction.EXPIRE_TOKENS:
         result["expired"] = ctx.sessions.expire(key)
     elif action is FaultAction.CLEAR:
@@ -80,7 +100,10 @@ async def get_state(request: web.Request) -> web.Response:
             "refuse_until": ctx.faults.refuse_until,
             "slow_seconds": ctx.faults.slow_seconds,
             "malformed_frames": ctx.faults.malformed_frames,
+            "throttle_requests": ctx.faults.throttle_requests,
+            "throttled": ctx.faults.throttled,
         },
+        "rate_limits": ctx.limiter.counts(),
     }
     tokens = request.query.getall("token", [])
     if tokens:

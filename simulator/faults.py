@@ -17,7 +17,14 @@ class FaultAction(StrEnum):
     REFUSE_CONNECTS = "refuse_connects"  # WS upgrades answer 503
     SLOW = "slow"  # delay every REST response and every WS send
     CORRUPT_INSTRUMENTS = "corrupt_instruments"  # the dump's listed lines carry bad fields
-    CLEAR = "clear"  # undo stall/refuse/slow/malformed/corrupt_instruments
+    THROTTLE = "throttle"  # the next N historical requests answer 429, whatever the rate
+    CORRUPT_CANDLES = "corrupt_candles"  # the next N historical answers carry bad candles
+    CLEAR = "clear"  # undo stall/refuse/slow/malformed/corrupt_instruments/throttle
+
+
+class CandleCorruption(StrEnum):
+    NULL_CLOSE = "null_close"  # every 10th candle's close is null (kiteconnect passes it on)
+    BAD_DATE = "bad_date"  # the first candle's time is not a date (kiteconnect's parser fails)
 
 
 class MalformedKind(StrEnum):
@@ -34,6 +41,10 @@ class FaultState:
     malformed_frames: int = 0
     malformed_kind: MalformedKind = MalformedKind.UNKNOWN_LENGTH
     corrupt_lines: tuple[int, ...] = ()  # 1-based CSV lines (the header is line 1)
+    throttle_requests: int = 0  # historical requests still to answer 429
+    throttled: int = 0  # 429s answered by the throttle fault (not by the rate limiter)
+    corrupt_candle_answers: int = 0  # historical answers still to corrupt
+    candle_corruption: CandleCorruption = CandleCorruption.NULL_CLOSE
     api_key: str | None = None  # None: faults apply to every account
     history: list[dict[str, object]] = field(default_factory=list)
 
@@ -52,9 +63,22 @@ class FaultState:
             return self.malformed_kind
         return None
 
+    def take_throttle(self, api_key: str) -> bool:
+        if self.throttle_requests > 0 and self.applies_to(api_key):
+            self.throttle_requests -= 1
+            self.throttled += 1
+            return True
+        return False
+
+    def take_candle_corruption(self, api_key: str) -> CandleCorruption | None:
+        if self.corrupt_candle_answers > 0 and self.applies_to(api_key):
+            self.corrupt_candle_answers -= 1
+            return self.candle_corruption
+        return None
+
     def clear(self) -> None:
         self.stall_until = self.refuse_until = self.slow_seconds = 0.0
-        self.malformed_frames = 0
+        self.malformed_frames = self.throttle_requests = self.corrupt_candle_answers = 0
         self.corrupt_lines = ()
         self.api_key = None
 
@@ -91,3 +115,13 @@ def corrupt_instruments_csv(text: str, lines: tuple[int, ...]) -> tuple[str, dic
         rows[line_no - 1] = ",".join(cells)
         broken[line_no] = column
     return "\n".join(rows) + "\n", broken
+
+
+def corrupt_candles(rows: list[list[object]], kind: CandleCorruption) -> list[list[object]]:
+    """Kite-shaped candle rows with bad values, for the fetcher's edge validation."""
+    if kind is CandleCorruption.NULL_CLOSE:
+        for row in rows[::10]:
+            row[4] = None
+    elif rows:
+        rows[0][0] = "not-a-date"
+    return rows

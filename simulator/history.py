@@ -2,7 +2,7 @@
 
 Minute candles come from the per-second path; wider intervals aggregate minutes from 09:15, as
 Kite builds them. ``to`` is inclusive and the running candle is returned. Expired contracts have
-no data, and per-interval span limits answer an error, as Kite's do.
+no data, and per-interval span limits (``kite_wire.historical``) answer an error, as Kite's do.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from kite_wire.historical import SpanError, check_span
 from market_model.clock import IST
 from market_model.market import MarketModel
 from market_model.path import SESSION_SECONDS, day_index, locate, session_open, trading_day
@@ -30,21 +31,8 @@ INTERVAL_MINUTES: Final[dict[str, int]] = {
     "60minute": 60,
     "day": MINUTES_PER_SESSION,
 }
-MAX_SPAN_DAYS: Final[dict[str, int]] = {
-    "minute": 60,
-    "3minute": 100,
-    "5minute": 100,
-    "10minute": 100,
-    "15minute": 200,
-    "30minute": 200,
-    "60minute": 400,
-    "day": 2000,
-}
 Candle = list[object]
-
-
-class HistoryError(ValueError):
-    """A request Kite would refuse with an InputException."""
+HistoryError = SpanError  # a request Kite would refuse with an InputException
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +45,6 @@ class _Buckets:
     low: npt.NDArray[np.float64]
     close: npt.NDArray[np.float64]
     label: list[str]
-
-
-def check_span(interval: str, start: datetime, end: datetime) -> None:
-    if interval not in INTERVAL_MINUTES:
-        raise HistoryError(f"invalid interval: {interval}")
-    if end < start:
-        raise HistoryError("from date is after to date")
-    limit = MAX_SPAN_DAYS[interval]
-    if (end - start) > timedelta(days=limit):
-        raise HistoryError(f"interval exceeds max limit: {limit} days")
 
 
 def candles(

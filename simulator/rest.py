@@ -20,7 +20,7 @@ from market_model.clock import IST
 from market_model.market import MarketState
 from market_model.universe import KIND_INDEX
 from simulator.context import HISTORICAL_PER_SECOND, QUOTE_PER_SECOND, SimulatorContext
-from simulator.faults import corrupt_instruments_csv
+from simulator.faults import corrupt_candles, corrupt_instruments_csv
 from simulator.history import HistoryError, candles
 from simulator.sessions import SessionError, SimAccount, profile_of, session_of
 
@@ -219,8 +219,10 @@ def _parse_when(value: str | None, name: str) -> datetime:
 
 async def historical(request: web.Request) -> web.Response:
     account = authenticate(request)
-    rate_limit(request, account, "historical", HISTORICAL_PER_SECOND)
     ctx = request.app[CONTEXT]
+    if ctx.faults.take_throttle(account.api_key):
+        raise KiteError(429, "NetworkException", "Too many requests")
+    rate_limit(request, account, "historical", HISTORICAL_PER_SECOND)
     try:
         token = int(request.match_info["token"])
     except ValueError:
@@ -242,6 +244,9 @@ async def historical(request: web.Request) -> web.Response:
         )
     except HistoryError as exc:
         raise KiteError(400, "InputException", str(exc)) from exc
+    corruption = ctx.faults.take_candle_corruption(account.api_key)
+    if corruption is not None:
+        rows = corrupt_candles(rows, corruption)
     return success({"candles": rows})
 
 

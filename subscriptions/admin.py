@@ -1,12 +1,16 @@
-"""Admin: instruments (read-only search), subscriptions (filters; activate, deactivate, reassign;
-unassigned ones at a glance), underlyings (editable; rebalance now). Actions call services."""
+"""Admin: instruments (read-only search; backfill historical Greeks), subscriptions (filters;
+activate, deactivate, reassign; unassigned ones at a glance), underlyings (editable; rebalance
+now). Actions call services (the backfill: greeks' Celery task, looked up by name)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Any, Final
 
 import requests
+from celery import current_app
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -21,6 +25,10 @@ from subscriptions.wiring import (
     configured_calendar,
     configured_price_source,
 )
+
+# The historical backfill lives in `greeks` (which imports this app): looked up by name.
+BACKFILL_TASK_NAME: Final = "greeks.tasks.backfill_instruments"
+BACKFILL_DAYS: Final = 30
 
 
 @admin.register(Instrument)
@@ -40,6 +48,30 @@ class InstrumentAdmin(admin.ModelAdmin):
     list_filter = ("exchange", "segment", "instrument_type", "is_expired", "expiry")
     search_fields = ("tradingsymbol__startswith", "name", "=instrument_token")
     show_full_result_count = False  # the registry holds ~100k rows
+    actions = ("backfill_greeks",)
+
+    @admin.action(
+        description=f"Backfill historical Greeks (minute candles, last {BACKFILL_DAYS} days)"
+    )
+    def backfill_greeks(self, request: HttpRequest, queryset: QuerySet[Instrument]) -> None:
+        """Enqueue the historical backfill (greeks' Celery task, by name) after the commit."""
+        ids = list(queryset.filter(instrument_type__in=("CE", "PE")).values_list("pk", flat=True))
+        if not ids:
+            self.message_user(request, "No options selected.", level=messages.WARNING)
+            return
+        today = timezone.localdate()
+        start = (today - timedelta(days=BACKFILL_DAYS - 1)).isoformat()
+        task = current_app.tasks[BACKFILL_TASK_NAME]
+        transaction.on_commit(
+            lambda: task.delay(
+                instrument_ids=ids, start=start, end=today.isoformat(), interval="minute"
+            )
+        )
+        self.message_user(
+            request,
+            f"Backfill of {len(ids)} option(s) from {start} to {today} queued on 'backfill'; "
+            "Task results shows its summary.",
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

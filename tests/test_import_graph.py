@@ -26,6 +26,7 @@ PURE_CORES: Final = (
     "greeks.history.intervals",
     "greeks.history.pricing",
     "greeks.history.records",
+    "greeks.history.validate",
     "kite_wire",
     "contract",
     "streaming.pipeline",

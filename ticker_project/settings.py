@@ -100,6 +100,15 @@ GREEKS_DIVIDEND_YIELD: float = env.float("GREEKS_DIVIDEND_YIELD", default=0.0)
 GREEKS_TIME_BASIS: str = env.str("GREEKS_TIME_BASIS", default="calendar")
 if GREEKS_TIME_BASIS not in ("calendar", "trading"):
     raise ImproperlyConfigured("GREEKS_TIME_BASIS must be calendar or trading")
+# Historical candles (docs/greeks.md, "Fetching and jobs"): Kite allows 3 historical requests per
+# api_key per second; a slot is free again this long after its response came back. The nightly
+# job fetches this interval for the day's subscribed options.
+GREEKS_HISTORY_RATE_WINDOW_SECONDS: float = env.float(
+    "GREEKS_HISTORY_RATE_WINDOW_SECONDS", default=1.05
+)
+if GREEKS_HISTORY_RATE_WINDOW_SECONDS < 1.0:
+    raise ImproperlyConfigured("GREEKS_HISTORY_RATE_WINDOW_SECONDS below 1 s breaks Kite's 3/s")
+GREEKS_HISTORY_INTERVAL: str = env.str("GREEKS_HISTORY_INTERVAL", default="minute")
 
 # --- Django ---------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -258,8 +267,9 @@ CELERY_TASK_ROUTES = {
     "subscriptions.tasks.rebalance_strikes": {"queue": "rebalance"},
     "subscriptions.tasks.assign_subscriptions": {"queue": "default"},
     "accounts.tasks.*": {"queue": "default"},
+    "greeks.tasks.*": {"queue": "backfill"},
 }
-# Above the longest task's hard limit (refresh_instruments: 660 s; the 360 s default otherwise),
+# Above the longest task's hard limit (the historical jobs: 3300 s; the 360 s default otherwise),
 # or acks_late tasks are redelivered while still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -20,7 +20,7 @@ def run(*args: str) -> str:
 
 
 def test_creates_the_default_schedule_once() -> None:
-    assert run().count("created:") == 5
+    assert run().count("created:") == 6
     tasks = {t.task: t for t in PeriodicTask.objects.select_related("crontab")}
     assert set(tasks) == {
         "subscriptions.tasks.refresh_instruments",
@@ -28,7 +28,12 @@ def test_creates_the_default_schedule_once() -> None:
         "subscriptions.tasks.rebalance_strikes",
         "subscriptions.tasks.assign_subscriptions",
         "celery.backend_cleanup",  # deletes task results past CELERY_RESULT_EXPIRES
+        "greeks.tasks.enrich_subscribed_day",
     }
+    nightly = tasks["greeks.tasks.enrich_subscribed_day"].crontab
+    assert (nightly.minute, nightly.hour, nightly.day_of_week) == ("15", "16", "1-5")
+    route = celery_app.amqp.router.route({}, "greeks.tasks.enrich_subscribed_day")
+    assert route["queue"].name == "backfill"
     refresh = tasks["subscriptions.tasks.refresh_instruments"].crontab
     assert (refresh.minute, refresh.hour, refresh.day_of_week) == ("30", "8", "*")  # daily
     rebalance = tasks["subscriptions.tasks.rebalance_strikes"].crontab
@@ -40,9 +45,9 @@ def test_creates_the_default_schedule_once() -> None:
     for task in tasks.values():
         assert str(task.crontab.timezone) == "Asia/Kolkata"
         assert task.expire_seconds and task.enabled
-    assert run().count("unchanged:") == 5  # a second run writes nothing
-    assert PeriodicTask.objects.count() == 5
-    assert CrontabSchedule.objects.count() == 5
+    assert run().count("unchanged:") == 6  # a second run writes nothing
+    assert PeriodicTask.objects.count() == 6
+    assert CrontabSchedule.objects.count() == 6
 
 
 def test_operators_edits_are_kept_unless_reset() -> None:

@@ -70,6 +70,14 @@ DEFAULT_SCHEDULE: tuple[DefaultTask, ...] = (
         kwargs={"reason": "scheduled"},
     ),
     DefaultTask(
+        name="greeks: historical candles of the day",
+        task="greeks.tasks.enrich_subscribed_day",
+        cron=Cron("15", "16", WEEKDAYS),
+        expire_seconds=4 * 3600,
+        description="After the close: the day's candles of every option subscribed that day, "
+        "priced and stored (resumable; skips exchange holidays).",
+    ),
+    DefaultTask(
         name="celery: delete expired task results",
         task="celery.backend_cleanup",
         cron=Cron("0", "4", "*"),
