@@ -19,6 +19,7 @@ Target: chain p99 under 20 ms on this machine.
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -142,6 +143,7 @@ def run(*, smoke: bool) -> Iterator[str]:
     from infra.gc_tuning import freeze_startup_heap  # noqa: PLC0415
     from infra.redis_factory import process_redis  # noqa: PLC0415
 
+    thresholds = gc.get_threshold()
     freeze_startup_heap()  # as ticker_project/wsgi.py does in every web process
     setup_test_environment()  # the test client's host, "testserver", is allowed
     settings.TICKER_CHANNEL_PREFIX = PREFIX
@@ -174,6 +176,8 @@ def run(*, smoke: bool) -> Iterator[str]:
             _latencies(lambda: _ok(client.get(quotes_url)) and None, sizes["baseline_requests"]),
         )
         met = "met" if chain_p99 < TARGET_P99_MS else "NOT met"
+        if smoke:
+            met = "not judged (the target is for the full run's 200 strikes)"
         yield (
             "   (Django test client for every request: full middleware, session auth, no socket;"
             " GC tuned as in ticker_project/wsgi.py)"
@@ -188,3 +192,5 @@ def run(*, smoke: bool) -> Iterator[str]:
         for key in redis_client.scan_iter(match=f"{PREFIX}:chain:*"):
             redis_client.delete(key)
         teardown(connection, old)
+        gc.unfreeze()  # the next benchmark module runs in this process with the defaults
+        gc.set_threshold(*thresholds)
