@@ -20,18 +20,14 @@ server ``REDIS_URL`` points at (its progress keys are deleted afterwards).
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_database import setup_bench_database, teardown
+from benchmarks.pipeline_bench import simulator_process
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,25 +35,6 @@ BENCH_DATABASE = "ticker_bench_backfill"
 PREFIX = "bench:backfill"
 FULL = {"strikes": None, "days": 30, "fetch_sample": 60}
 SMOKE = {"strikes": 2, "days": 3, "fetch_sample": 6}
-
-
-@contextmanager
-def _simulator() -> Iterator[dict[str, Any]]:
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "run_simulator", "--host", "127.0.0.1", "--port", "0",
-         "--accounts", "3", "--seed", "1"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        if process.stdout is None:
-            raise RuntimeError("simulator stdout is not piped")
-        yield json.loads(process.stdout.readline())
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _historical_counts(control_root: str) -> tuple[int, int]:
@@ -188,7 +165,7 @@ def _backfill(sizes: dict[str, Any], sim: dict[str, Any]) -> list[str]:
 def run(*, smoke: bool) -> list[str]:
     connection, old = setup_bench_database(BENCH_DATABASE, benchmark="backfill_bench")
     try:
-        with _simulator() as sim:
+        with simulator_process("--accounts", "3", "--seed", "1") as sim:
             return _backfill(SMOKE if smoke else FULL, sim)
     finally:
         teardown(connection, old)

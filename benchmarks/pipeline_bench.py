@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import redis
@@ -84,10 +85,11 @@ def _redis_server() -> Iterator[str]:
 
 
 @contextmanager
-def _simulator(*args: str) -> Iterator[dict]:
+def simulator_process(*args: str) -> Iterator[dict[str, Any]]:
+    """``run_simulator`` in its own process on a free port; yields its startup JSON line."""
     process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-        [sys.executable, "manage.py", "run_simulator", "--port", "0", "--accounts", "1",
-         "--no-rate-limits", *args],
+        [sys.executable, "manage.py", "run_simulator", "--host", "127.0.0.1", "--port", "0",
+         *args],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
@@ -314,7 +316,7 @@ async def _live(sim: dict, table, url: str, tokens: list[int], seconds: float) -
 
 def _throughput(smoke: bool, url: str) -> list[str]:
     seconds = 1.5 if smoke else 6.0
-    with _simulator("--stress", "--seed", "1") as sim:
+    with simulator_process("--accounts", "1", "--no-rate-limits", "--stress", "--seed", "1") as sim:
         table = _table_from_simulator(sim["api_root"])
         tokens = [m.instrument_token for m in table.metas if m.instrument_type != "FUT"]
         frames = asyncio.run(_record_frames(sim, tokens, 6 if smoke else 24))
