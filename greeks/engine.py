@@ -345,3 +345,28 @@ def black76_implied_volatility(
             is_call=flags,
             inputs_finite=finite,
         )
+
+
+def implied_volatility_and_greeks(
+    *,
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    is_call: ArrayLike,
+    t_years: ArrayLike,
+    defaults: GreeksDefaults,
+) -> tuple[IVResult, Greeks]:
+    """IV from each option's price, then its Greeks at that IV, with the caller's defaults.
+
+    The one pricing call that live ticks (streaming.pipeline.enrich) and historical candles
+    (greeks.history.pricing) share.
+    """
+    solved = bsm_implied_volatility(
+        price=price, spot=spot, strike=strike, t_years=t_years, rate=defaults.rate,
+        is_call=is_call, dividend_yield=defaults.dividend_yield,
+    )  # fmt: skip
+    greeks = bsm_greeks(
+        spot=spot, strike=strike, t_years=t_years, rate=defaults.rate, sigma=solved.iv,
+        is_call=is_call, dividend_yield=defaults.dividend_yield,
+    )  # fmt: skip
+    return solved, greeks

@@ -26,8 +26,7 @@ import numpy.typing as npt
 from greeks.engine import (
     GreeksDefaults,
     IVReason,
-    bsm_greeks,
-    bsm_implied_volatility,
+    implied_volatility_and_greeks,
     years_to_expiry_at,
 )
 from greeks.history.intervals import candle_close_epoch
@@ -170,24 +169,10 @@ def price_option_candles(
         basis=defaults.basis,
         holidays=defaults.holidays,
     )
-    solved = bsm_implied_volatility(
-        price=closed.close,
-        spot=spot,
-        strike=contract.strike,
-        t_years=t_years,
-        rate=defaults.rate,
-        is_call=contract.is_call,
-        dividend_yield=defaults.dividend_yield,
-    )
-    greeks = bsm_greeks(
-        spot=spot,
-        strike=contract.strike,
-        t_years=t_years,
-        rate=defaults.rate,
-        sigma=solved.iv,
-        is_call=contract.is_call,
-        dividend_yield=defaults.dividend_yield,
-    )
+    solved, greeks = implied_volatility_and_greeks(
+        price=closed.close, spot=spot, strike=contract.strike, is_call=contract.is_call,
+        t_years=t_years, defaults=defaults,
+    )  # fmt: skip
     codes = np.array(solved.reason, dtype=np.uint8, copy=True).reshape(spot.shape)
     codes[np.isnan(spot)] = NO_UNDERLYING_PRICE_CODE
     return PricedCandles(

@@ -19,9 +19,8 @@ import numpy.typing as npt
 from greeks.engine import (
     GreeksDefaults,
     IVReason,
-    bsm_greeks,
-    bsm_implied_volatility,
     calendar_years_to_expiry,
+    implied_volatility_and_greeks,
     times_to_expiry_years,
 )
 
@@ -75,23 +74,8 @@ def price_options(
     config: GreeksDefaults,
 ) -> OptionPricing:
     """One IV solve and one Greeks evaluation for the whole batch."""
-    solved = bsm_implied_volatility(
-        price=price,
-        spot=spot,
-        strike=strike,
-        t_years=t_years,
-        rate=config.rate,
-        is_call=is_call,
-        dividend_yield=config.dividend_yield,
-    )
-    greeks = bsm_greeks(
-        spot=spot,
-        strike=strike,
-        t_years=t_years,
-        rate=config.rate,
-        sigma=solved.iv,
-        is_call=is_call,
-        dividend_yield=config.dividend_yield,
+    solved, greeks = implied_volatility_and_greeks(
+        price=price, spot=spot, strike=strike, is_call=is_call, t_years=t_years, defaults=config
     )
     labels = [_LABELS[code] for code in solved.reason.tolist()]
     missing_spot = np.flatnonzero(~np.isfinite(spot))
