@@ -48,7 +48,7 @@ class SideQuotes:
     gamma: FloatArray
     theta: FloatArray
     vega: FloatArray
-    ts: FloatArray
+    ts: FloatArray  # what ages count from (the reader passes received_at, docs/chain.md)
 
     @classmethod
     def empty(cls, size: int) -> SideQuotes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 import numpy as np
@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from chain.analytics import ChainAnalytics, ChainInput, FloatArray, SideQuotes, analyse_chain
 from chain.columns import snapshot_columns
+from contract.messages import RECEIVED_AT
 from contract.names import chain_oi_open_key, latest_key
 from greeks.expiry_time import IST, calendar_years_to_expiry, expiry_close_epoch
 from subscriptions.models import Instrument, SubscriptionStatus, Underlying
@@ -87,13 +88,18 @@ def underlying_index_token(name: str) -> int:
     return int(found)
 
 
-def _live_options(name: str, now: float) -> QuerySet[Instrument]:
+def first_live_expiry_date(now: float) -> date:
+    """The earliest expiry date not yet closed at ``now``: today until 15:30 IST, then tomorrow."""
     today = datetime.fromtimestamp(now, tz=UTC).astimezone(IST).date()
+    return today if expiry_close_epoch(today) > now else today + timedelta(days=1)
+
+
+def _live_options(name: str, now: float) -> QuerySet[Instrument]:
     return Instrument.objects.filter(
         name=name,
         instrument_type__in=OPTION_TYPES,
         is_expired=False,
-        expiry__gte=today,
+        expiry__gte=first_live_expiry_date(now),
         subscription__status=SubscriptionStatus.ACTIVE,
     )
 
@@ -101,7 +107,7 @@ def _live_options(name: str, now: float) -> QuerySet[Instrument]:
 def live_expiries(name: str, now: float) -> tuple[date, ...]:
     """The underlying's expiries with live, subscribed options, nearest first."""
     found = _live_options(name, now).order_by("expiry").values_list("expiry", flat=True).distinct()
-    return tuple(e for e in found if e is not None and expiry_close_epoch(e) > now)
+    return tuple(e for e in found if e is not None)
 
 
 def _rows(name: str, now: float, expiries: Sequence[date]) -> list[OptionRow]:
@@ -163,6 +169,10 @@ def _split_index(
     opens: Sequence[bytes | str | None] | None,
 ) -> Snapshots:
     columns = snapshot_columns(latest)  # the chain's tokens, then the index token
+    # Ages count from when the worker received the tick (our clock), not from the exchange's
+    # ts (another clock: the simulator's virtual session in the demo); ts for older snapshots.
+    received = columns[RECEIVED_AT]
+    columns["ts"] = np.where(np.isfinite(received), received, columns["ts"])
     spot, spot_ts = columns["price"][-1], columns["ts"][-1]
     chain_columns = {name: column[:-1] for name, column in columns.items()}
     oi_open = np.full(len(tokens), np.nan)

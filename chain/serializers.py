@@ -60,7 +60,7 @@ class ChainSideSerializer(serializers.Serializer[Any]):
     gamma = _number("per rupee squared")
     theta = _number("per calendar day")
     vega = _number("per volatility point (0.01)")
-    age_seconds = _number("now minus the tick's ts")
+    age_seconds = _number("now minus when the worker received the tick (received_at)")
     stale = serializers.BooleanField(help_text="no tick, or older than QUOTES_STALE_SECONDS")
     priced = serializers.BooleanField(help_text="IV and Greeks present")
     itm = serializers.BooleanField(

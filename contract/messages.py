@@ -16,12 +16,13 @@ IS_MOCK: Final = "is_mock"
 INSTRUMENT_TOKEN: Final = "token"  # noqa: S105 (a field name, not a secret)
 SYMBOL: Final = "symbol"
 IV: Final = "iv"
+RECEIVED_AT: Final = "received_at"
 
 OPTION_FIELDS: Final = frozenset(
     {
         "symbol", "token", "tradingsymbol", "segment", "exchange", "strike", "expiry", "type",
         "lot_size", "tick_size", "price", "volume", "oi", "iv", "delta", "gamma", "theta",
-        "vega", "ts", "is_mock", "rho", "underlying_price", "iv_error",
+        "vega", "ts", "is_mock", "rho", "underlying_price", "iv_error", "received_at",
     }
 )  # fmt: skip
 """One option tick on ``{prefix}:options`` (and its ``{prefix}:latest`` snapshot)."""
@@ -29,7 +30,7 @@ OPTION_FIELDS: Final = frozenset(
 FULL_MODE_FIELDS: Final = frozenset({"depth", "total_buy_quantity", "total_sell_quantity"})
 """Added to an option tick in full mode only."""
 
-INDEX_TICK_FIELDS: Final = frozenset({"symbol", "token", "price", "ts", "is_mock"})
+INDEX_TICK_FIELDS: Final = frozenset({"symbol", "token", "price", "ts", "is_mock", "received_at"})
 """An index's ``{prefix}:latest`` snapshot (index ticks are not published on a channel)."""
 
 BAR_FIELDS: Final = frozenset(

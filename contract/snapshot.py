@@ -14,7 +14,7 @@ from typing import Final
 import orjson
 import structlog
 
-from contract.messages import PRICE, TS
+from contract.messages import PRICE, RECEIVED_AT, TS
 
 log = structlog.get_logger(__name__)
 
@@ -41,12 +41,13 @@ def price_from_snapshot(
         log.warning("underlying_snapshot_invalid", problem="not an object")
         return None
     price = positive_number(payload.get(PRICE))
-    ts = positive_number(payload.get(TS))
+    # Its age counts from when the worker received it (our clock), else from the exchange's ts.
+    ts = positive_number(payload.get(RECEIVED_AT)) or positive_number(payload.get(TS))
     if price is None:
         log.warning("underlying_snapshot_invalid", field="price", value=payload.get(PRICE))
         return None
     if ts is None or now_epoch - ts > max_age_seconds:
-        log.info("underlying_snapshot_stale", ts=payload.get(TS), max_age=max_age_seconds)
+        log.info("underlying_snapshot_stale", ts=ts, max_age=max_age_seconds)
         return None
     return price
 

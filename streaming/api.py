@@ -2,8 +2,9 @@
 
 One ``HMGET`` on ``{prefix}:latest`` (docs/redis-contract.md). Tokens must be positive integers
 (at most ``MAX_TOKENS``); a token with no snapshot is reported as ``null``. Each snapshot gains
-``age_seconds`` (now minus its ``ts``) and ``stale`` (age above the ``QUOTES_STALE_SECONDS``
-setting, default 5 s), computed at read time; a snapshot without a numeric ``ts`` is stale.
+``age_seconds`` (now minus its ``received_at``, else its ``ts``) and ``stale`` (age above the
+``QUOTES_STALE_SECONDS`` setting, default 5 s), computed at read time; a snapshot with neither
+is stale (docs/redis-contract.md, "Telling a stale value from a live one").
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from contract.messages import RECEIVED_AT, TS
 from contract.names import latest_key
+from contract.snapshot import positive_number
 from infra.redis_factory import process_redis
 
 MAX_TOKENS: Final = 1000
@@ -31,10 +34,12 @@ def with_age(snapshot: Any, *, now: float, stale_after: float) -> Any:
     """The snapshot plus ``age_seconds`` and ``stale`` (pure; ``now`` is passed in)."""
     if not isinstance(snapshot, dict):
         return snapshot
-    ts = snapshot.get("ts")
-    if not isinstance(ts, int | float) or isinstance(ts, bool):
+    stamp = positive_number(snapshot.get(RECEIVED_AT))
+    if stamp is None:
+        stamp = positive_number(snapshot.get(TS))  # written before received_at existed
+    if stamp is None:
         return {**snapshot, "age_seconds": None, "stale": True}
-    age = round(max(0.0, now - float(ts)), 3)
+    age = round(max(0.0, now - stamp), 3)
     return {**snapshot, "age_seconds": age, "stale": age > stale_after}
 
 

@@ -135,6 +135,7 @@ class TickProcessor:
         self.last_tick_at = received_at
         stamps = batch.exchange_timestamp.astype(np.float64)
         ts = np.where(stamps > 0, stamps, received_at)
+        received = round(received_at, 3)  # our clock, for a client's staleness test
         kind = table.kind[positions]
         parts: list[bytes] = []
         fields: list[bytes] = []
@@ -144,7 +145,7 @@ class TickProcessor:
         if index_rows.size:
             n = self._indices(
                 batch=batch, rows=rows[index_rows], positions=positions[index_rows], ts=ts,
-                parts=parts, fields=fields, values=values,
+                received=received, parts=parts, fields=fields, values=values,
             )  # fmt: skip
             commands += n
             messages += n
@@ -152,14 +153,14 @@ class TickProcessor:
         if option_rows.size:
             commands += self._priced(
                 batch=batch, rows=rows[option_rows], positions=positions[option_rows], ts=ts,
-                parts=parts, fields=fields, values=values,
+                received=received, parts=parts, fields=fields, values=values,
             )  # fmt: skip
             messages += int(option_rows.size)
         other_rows = np.flatnonzero(kind == KIND_OTHER)
         if other_rows.size:
             self._others(
                 batch=batch, rows=rows[other_rows], positions=positions[other_rows], ts=ts,
-                fields=fields, values=values,
+                received=received, fields=fields, values=values,
             )  # fmt: skip
         if fields:
             parts.append(hset(self._latest_key, fields, values))
@@ -174,6 +175,7 @@ class TickProcessor:
         rows: npt.NDArray[np.intp],
         positions: npt.NDArray[np.intp],
         ts: npt.NDArray[np.float64],
+        received: float,
         parts: list[bytes],
         fields: list[bytes],
         values: list[bytes],
@@ -195,11 +197,8 @@ class TickProcessor:
                 self._bars_encoder.publish(parts, message)
                 closed.append(message)
             fields.append(table.token_fields[position])
-            values.append(
-                headed_message(
-                    table.heads[position], {"price": price, "ts": stamp, "is_mock": is_mock}
-                )
-            )
+            tick = {"price": price, "ts": stamp, "received_at": received, "is_mock": is_mock}
+            values.append(headed_message(table.heads[position], tick))
         return len(closed) + self._bars_encoder.add_stream_entry(parts, closed)
 
     def _priced(
@@ -209,6 +208,7 @@ class TickProcessor:
         rows: npt.NDArray[np.intp],
         positions: npt.NDArray[np.intp],
         ts: npt.NDArray[np.float64],
+        received: float,
         parts: list[bytes],
         fields: list[bytes],
         values: list[bytes],
@@ -258,7 +258,7 @@ class TickProcessor:
             tick: dict[str, object] = {
                 "price": p, "volume": v, "oi": o, "iv": iv, "delta": de, "gamma": ga,
                 "theta": th, "vega": ve, "ts": stamp, "is_mock": is_mock, "rho": rh,
-                "underlying_price": s, "iv_error": err,
+                "underlying_price": s, "iv_error": err, "received_at": received,
             }  # fmt: skip
             extra = depth[i] if depth is not None else None
             if extra is not None:
@@ -277,6 +277,7 @@ class TickProcessor:
         rows: npt.NDArray[np.intp],
         positions: npt.NDArray[np.intp],
         ts: npt.NDArray[np.float64],
+        received: float,
         fields: list[bytes],
         values: list[bytes],
     ) -> None:
@@ -296,6 +297,7 @@ class TickProcessor:
         ):
             tick: dict[str, object] = {
                 "price": p, "volume": v, "oi": o, "ts": stamp, "is_mock": is_mock,
+                "received_at": received,
             }  # fmt: skip
             extra = depth[i] if depth is not None else None
             if extra is not None:

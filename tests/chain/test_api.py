@@ -51,6 +51,11 @@ def listed(expiry: date, strike: float, kind: str) -> Instrument:
     return instrument
 
 
+# The exchange stamps ticks on its own clock (the simulator's virtual session: days ahead of the
+# wall clock here); ages count from received_at, when the worker got the tick (docs/chain.md).
+EXCHANGE_CLOCK_AHEAD = 2 * 86400.0
+
+
 def option_snapshot(
     instrument: Instrument, *, price: float, oi: int, volume: int, iv: float | None,
     delta: float | None, ts: float, bid: float = 0.0, ask: float = 0.0,
@@ -64,7 +69,8 @@ def option_snapshot(
         "type": instrument.instrument_type, "lot_size": 75, "tick_size": 0.05, "price": price,
         "volume": volume, "oi": oi, "iv": iv, "delta": delta,
         "gamma": None if iv is None else 0.001, "theta": None if iv is None else -5.0,
-        "vega": None if iv is None else 8.0, "ts": ts, "is_mock": True,
+        "vega": None if iv is None else 8.0, "ts": ts + EXCHANGE_CLOCK_AHEAD, "is_mock": True,
+        "received_at": ts,
         "rho": None if iv is None else 1.0, "underlying_price": 24110.0,
         "iv_error": None if iv is not None else "below_intrinsic",
         "depth": {"buy": [{**level, "price": bid}] + [{**level, "price": 0.0}] * 4,
@@ -76,8 +82,8 @@ def option_snapshot(
 
 
 def index_snapshot(price: float, ts: float) -> bytes:
-    message = {"symbol": "NIFTY 50", "token": NIFTY_INDEX, "price": price, "ts": ts,
-               "is_mock": True}  # fmt: skip
+    message = {"symbol": "NIFTY 50", "token": NIFTY_INDEX, "price": price,
+               "ts": ts + EXCHANGE_CLOCK_AHEAD, "received_at": ts, "is_mock": True}  # fmt: skip
     assert set(message) == INDEX_TICK_FIELDS
     return orjson.dumps(message)
 

@@ -60,7 +60,16 @@ SNAPSHOT_JS = """() => {
       .map(td => [td.textContent, td.classList.contains('missing')]),
     refreshes: Number(document.getElementById('chain-root').dataset.refreshes || 0),
     status: document.getElementById('chain-status').textContent,
+    spot: document.querySelector('[data-field=spot]').textContent,
   };
+}"""
+
+# Every quoted cell (not the "—" of an unlisted side) greyed, and the spot too.
+STALE_JS = """() => {
+  const cells = [...document.querySelectorAll('#chain-table tbody td.ce, #chain-table tbody td.pe')]
+                  .filter(td => !td.classList.contains('missing'));
+  return cells.length > 0 && cells.every(td => td.classList.contains('stale'))
+    && document.querySelector('[data-field=spot]').classList.contains('stale');
 }"""
 
 
@@ -157,6 +166,11 @@ def test_the_chain_page_draws_the_live_chain_and_refreshes_it(
                     timeout=30_000,
                 )
                 far = page.evaluate(SNAPSHOT_JS)
+                # The worker stops: once no tick is younger than QUOTES_STALE_SECONDS, every
+                # quoted cell and the spot are greyed as stale, their last values still shown.
+                worker.stop()
+                page.wait_for_function(STALE_JS, timeout=30_000)
+                stale = page.evaluate(SNAPSHOT_JS)
             # The README's screenshot command, against the same live page.
             shot = tmp_path / "chain.png"
             call_command("chain_screenshot", url=server.url, out=shot, username=STAFF_USER,
@@ -188,4 +202,7 @@ def test_the_chain_page_draws_the_live_chain_and_refreshes_it(
     assert later["refreshes"] > first["refreshes"] and later["table"] != first["table"]
     assert far["selected"] == far_expiry and far["strikes"] == far_strikes
     assert far["status"].startswith("updated"), far["status"]
+    # Stale, not hidden: the same strikes, the values still there, the spot marked.
+    assert stale["strikes"] == far_strikes and stale["ceIv"] == far["ceIv"]
+    assert "(stale)" in stale["spot"]
     assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

@@ -34,3 +34,20 @@ def test_columns_keep_unknown_values_unknown() -> None:
     assert columns["ts"][1] == 100.0
     for row in (2, 3, 4):  # missing, not JSON, not an object
         assert all(math.isnan(column[row]) for column in columns.values())
+
+
+def test_numbers_and_nulls_only_take_the_block_path_with_the_same_meaning() -> None:
+    raws = [
+        orjson.dumps({"price": 10.5, "ts": 100.0, "oi": 12, "volume": None, "iv": None}),
+        orjson.dumps({"price": 0.0, "ts": 101, "oi": 0, "volume": 3, "delta": -0.4}),
+        None,
+    ]
+    columns = snapshot_columns(raws)
+    assert columns["price"][0] == 10.5 and math.isnan(columns["price"][1])  # 0: no trade
+    assert columns["ts"].tolist()[:2] == [100.0, 101.0]
+    assert columns["oi"].tolist()[:2] == [12.0, 0.0]
+    assert math.isnan(columns["volume"][0]) and columns["volume"][1] == 3.0
+    assert math.isnan(columns["iv"][0]) and math.isnan(columns["iv"][1])  # null and absent
+    assert columns["delta"][1] == -0.4
+    assert math.isnan(columns["bid"][0]) and math.isnan(columns["ask"][1])  # no depth
+    assert all(math.isnan(column[2]) for column in columns.values())

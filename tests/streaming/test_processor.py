@@ -92,6 +92,7 @@ def test_option_ticks_are_priced_from_the_index_in_the_same_frame():
     assert orphan["volume"] is None and orphan["oi"] is None and "depth" not in orphan
     assert orphan["iv"] is None and orphan["iv_error"] == "no_underlying_price"
     assert orphan["ts"] == now + 0.5  # receive time when the packet has no timestamp
+    assert call["received_at"] == put["received_at"] == orphan["received_at"] == now + 0.5
 
 
 def test_a_malformed_packet_is_counted_and_the_rest_of_the_frame_kept():
@@ -128,7 +129,7 @@ def test_closed_index_bars_are_published(redis_client):
                 },
             )
         )
-        processor.process_frame(frame, 0.0)
+        processor.process_frame(frame, 1_900_000_099.25 + second)
     bars = _messages(chunks[-1], b"t:underlying")
     assert bars == [
         {"symbol": "NIFTY 50", "open": 100.0, "high": 105.0, "low": 100.0, "close": 105.0,
@@ -144,8 +145,10 @@ def test_closed_index_bars_are_published(redis_client):
     assert len(replies) == 3
     assert redis_client.xlen("t:underlying:stream") == 1
     latest = orjson.loads(redis_client.hget("t:latest", str(INDEX)))
+    # ts: the exchange's stamp; received_at: when the frame reached us (our clock).
     assert latest == {"symbol": "NIFTY 50", "token": INDEX, "price": 101.0,
-                      "ts": 1_900_000_081, "is_mock": False}  # fmt: skip
+                      "ts": 1_900_000_081, "received_at": 1_900_000_160.25,
+                      "is_mock": False}  # fmt: skip
 
 
 def test_a_frame_is_one_stream_entry_holding_its_messages(redis_client):

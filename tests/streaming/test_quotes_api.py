@@ -42,6 +42,18 @@ def test_a_fresh_quote_is_not_stale_and_an_old_one_is(api_client, redis_client):
     assert quotes["12"]["stale"] is True and quotes["12"]["age_seconds"] >= 120
 
 
+def test_the_age_is_from_received_at_not_the_exchange_clock(api_client, redis_client):
+    # The simulator's virtual session runs days ahead (or hours behind) of the wall clock.
+    key = f"{settings.TICKER_CHANNEL_PREFIX}:latest"
+    now = time.time()
+    ahead = {"token": 15, "ts": now + 2 * 86400, "received_at": now - 60}
+    behind = {"token": 16, "ts": now - 40_000, "received_at": now - 1}
+    redis_client.hset(key, mapping={"15": orjson.dumps(ahead), "16": orjson.dumps(behind)})
+    quotes = api_client.get("/api/v1/quotes/", {"tokens": "15,16"}).json()["quotes"]
+    assert quotes["15"]["stale"] is True and 59 < quotes["15"]["age_seconds"] < 70
+    assert quotes["16"]["stale"] is False and 0.5 < quotes["16"]["age_seconds"] < 5
+
+
 def test_a_snapshot_without_a_timestamp_is_stale(api_client, redis_client):
     redis_client.hset(f"{settings.TICKER_CHANNEL_PREFIX}:latest", "14", orjson.dumps({"x": 1}))
     quote = api_client.get("/api/v1/quotes/", {"tokens": "14"}).json()["quotes"]["14"]
