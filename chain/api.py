@@ -1,13 +1,16 @@
 """``GET /api/v1/chain/`` (one expiry's option chain) and ``GET /api/v1/chain/term/`` (ATM IV
 per expiry), read-only for authenticated users (token or session).
 
-Redis is this process's pool (``process_redis``); an unreachable Redis or database propagates
-to the project's exception handler, which answers 503 JSON (ticker_project/outage.py).
+Redis is this process's pool (``process_redis``) and the chain's registry rows come through this
+process's ``RegistryCache`` (``process_registry_cache``; docs/chain.md, "Registry cache"). An
+unreachable Redis or database propagates to the project's exception handler, which answers
+503 JSON (ticker_project/outage.py).
 Definitions: docs/chain.md.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -19,7 +22,13 @@ from rest_framework.views import APIView
 
 from chain.payload import chain_payload, term_payload
 from chain.renderers import ORJSONRenderer
-from chain.selectors import ChainQueryError, ChainSettings, read_chain, read_term_structure
+from chain.selectors import (
+    ChainQueryError,
+    ChainSettings,
+    RegistryCache,
+    read_chain,
+    read_term_structure,
+)
 from chain.serializers import (
     ChainErrorSerializer,
     ChainQuerySerializer,
@@ -30,12 +39,41 @@ from chain.serializers import (
 from infra.redis_factory import process_redis
 
 
+class ReleasedResponse(Response):
+    """A ``Response`` that lets go of its data once rendered (nothing reads it after).
+
+    DRF keeps the view and its response in a reference cycle (``renderer_context["view"]``,
+    ``view.response``), so the data of a 200-strike chain, ~600 dicts, would otherwise live
+    until the collector's next pass: those survivors made young-generation collections about
+    three times as frequent, and they were the chain's slowest requests
+    (benchmarks/chain_bench.py). Freed here by reference count, they never reach the collector.
+    """
+
+    @property
+    def rendered_content(self) -> Any:
+        content = super().rendered_content
+        self.data = None
+        return content
+
+
 def chain_settings() -> ChainSettings:
     return ChainSettings(
         prefix=settings.TICKER_CHANNEL_PREFIX,
         stale_after_seconds=float(settings.QUOTES_STALE_SECONDS),
         rate=float(settings.GREEKS_RISK_FREE_RATE),
     )
+
+
+@functools.cache
+def process_registry_cache(ttl_seconds: float) -> RegistryCache:
+    """This process's registry cache (one per TTL, so a changed setting takes a fresh one)."""
+    return RegistryCache(ttl_seconds=ttl_seconds)
+
+
+def configured_registry_cache() -> RegistryCache | None:
+    """The process's cache, or None when ``CHAIN_REGISTRY_CACHE_SECONDS`` is 0 (off)."""
+    ttl = float(settings.CHAIN_REGISTRY_CACHE_SECONDS)
+    return process_registry_cache(ttl) if ttl > 0 else None
 
 
 def first_error(errors: Any) -> str:
@@ -117,10 +155,11 @@ class ChainView(APIView):
                 expiry=params.get("expiry"),
                 settings=config,
                 now=time.time(),
+                cache=configured_registry_cache(),
             )
         except ChainQueryError as exc:
             return Response({"detail": str(exc)}, status=400)
-        return Response(
+        return ReleasedResponse(
             chain_payload(
                 chain,
                 strikes_each_side=params.get("strikes"),

@@ -5,12 +5,17 @@ missing, lacks the field, or holds something that is not a number (a bool, a str
 ``price``, ``ts``, ``received_at`` and the best ``bid``/``ask`` (first depth level, full mode)
 must also be positive: Kite sends 0 for an empty level and for an option that has not traded.
 A value that is not a JSON object counts as missing (logged when it is not JSON).
+
+The ~12 numbers the chain needs are picked out of each parsed object into one tuple, and all
+tuples become one float block in a single numpy call: per snapshot, one dict look-up per field
+and no Python-level function call, so 400 snapshots cost little more than parsing them
+(benchmarks/chain_bench.py).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from itertools import chain
 from typing import Any, Final
 
@@ -28,6 +33,17 @@ FloatArray = NDArray[np.float64]
 POSITIVE_COLUMNS: Final = (PRICE, TS, RECEIVED_AT, "bid", "ask")
 COLUMNS: Final = (*POSITIVE_COLUMNS, *CHAIN_NUMBER_FIELDS)
 _NAN: Final = math.nan
+
+_POSITIVE_FIELDS: Final = (PRICE, TS, RECEIVED_AT)
+# The block's column order: the positive columns first (one mask for all of them), then the
+# other numbers.
+_BLOCK_COLUMNS: Final = (*_POSITIVE_FIELDS, "bid", "ask", *CHAIN_NUMBER_FIELDS)
+_POSITIVE_WIDTH: Final = len(POSITIVE_COLUMNS)
+_MISSING_ROW: Final = (None,) * len(_BLOCK_COLUMNS)
+_PLAIN_TYPES: Final = frozenset({float, int, type(None)})
+# A malformed depth (not an object, no such side, an empty or non-list side, a level that is
+# not an object) makes one of these on the subscript chain; the price is then unknown.
+_SHAPE_ERRORS: Final = (KeyError, TypeError, IndexError)
 
 
 def decode_each(raws: Sequence[bytes | str | None]) -> list[Any]:
@@ -51,53 +67,48 @@ def _number(value: object) -> float:
     return float(value) if kind is float or kind is int else _NAN  # type: ignore[arg-type]
 
 
-def _best(document: Mapping[str, Any], side: str) -> float:
-    depth = document.get(DEPTH)
-    if type(depth) is not dict:
-        return _NAN
-    levels = depth.get(side)
-    if type(levels) is not list or not levels or type(levels[0]) is not dict:
-        return _NAN
-    return _number(levels[0].get(PRICE))
+def _rows(documents: list[Any]) -> list[tuple[Any, ...]]:
+    """``_BLOCK_COLUMNS`` of each parsed snapshot, values as parsed (checked by ``_block``).
+
+    One loop with no call per snapshot but ``map``: this runs 400 times per chain request.
+    """
+    rows: list[tuple[Any, ...]] = []
+    for document in documents:
+        if type(document) is not dict:  # missing, not JSON, or not an object
+            rows.append(_MISSING_ROW)
+            continue
+        depth = document.get(DEPTH)
+        bid = ask = None
+        if type(depth) is dict:  # a list or a string would also subscript: only an object
+            try:
+                bid = depth["buy"][0][PRICE]
+            except _SHAPE_ERRORS:
+                bid = None
+            try:
+                ask = depth["sell"][0][PRICE]
+            except _SHAPE_ERRORS:
+                ask = None
+        get = document.get
+        rows.append((*map(get, _POSITIVE_FIELDS), bid, ask, *map(get, CHAIN_NUMBER_FIELDS)))
+    return rows
 
 
-_SCALAR_COLUMNS: Final = tuple(name for name in COLUMNS if name not in ("bid", "ask"))
-_PLAIN_TYPES: Final = frozenset({float, int, type(None)})
-
-
-def _scalar_block(present: list[dict[str, Any]]) -> NDArray[np.float64]:
-    """``_SCALAR_COLUMNS`` of each snapshot, one row each (NaN where not a number)."""
-    rows = [tuple(map(d.get, _SCALAR_COLUMNS)) for d in present]
+def _block(rows: list[tuple[Any, ...]]) -> FloatArray:
+    """One row per snapshot, one float column per ``_BLOCK_COLUMNS`` (NaN: not a number)."""
+    shape = (len(rows), len(_BLOCK_COLUMNS))
     if set(map(type, chain.from_iterable(rows))) <= _PLAIN_TYPES:
         # Only numbers and nulls (the published contract): numpy takes null as NaN. It would
         # also take a bool or a numeric string, hence the check and the slower path below.
-        return np.array(rows, dtype=np.float64).reshape(len(rows), len(_SCALAR_COLUMNS))
-    return np.array([[_number(v) for v in row] for row in rows], dtype=np.float64).reshape(
-        len(rows), len(_SCALAR_COLUMNS)
-    )
+        return np.array(rows, dtype=np.float64).reshape(shape)
+    return np.array([[_number(v) for v in row] for row in rows], dtype=np.float64).reshape(shape)
 
 
 def snapshot_columns(raws: Sequence[bytes | str | None]) -> dict[str, FloatArray]:
     """``COLUMNS`` -> one float per value of ``raws`` (NaN where unknown)."""
-    documents = [d if type(d) is dict else None for d in decode_each(raws)]
-    present = [d for d in documents if d is not None]
-    where = np.fromiter((d is not None for d in documents), dtype=np.bool_, count=len(documents))
-    block = _scalar_block(present)
-    columns: dict[str, FloatArray] = {}
-    for position, name in enumerate(_SCALAR_COLUMNS):
-        column = np.full(len(documents), np.nan)
-        column[where] = block[:, position]
-        columns[name] = column
-    for name, side in (("bid", "buy"), ("ask", "sell")):
-        column = np.full(len(documents), np.nan)
-        column[where] = [_best(d, side) for d in present]
-        columns[name] = column
+    block = _block(_rows(decode_each(raws)))
+    positive, other = block[:, :_POSITIVE_WIDTH], block[:, _POSITIVE_WIDTH:]
     with np.errstate(invalid="ignore"):
-        for name in POSITIVE_COLUMNS:
-            column = columns[name]
-            column[~(column > 0)] = np.nan
-        finite = np.isfinite
-        for name in CHAIN_NUMBER_FIELDS:
-            column = columns[name]
-            column[~finite(column)] = np.nan
-    return columns
+        positive[~(positive > 0)] = np.nan
+    other[~np.isfinite(other)] = np.nan
+    columns = block.T.copy()  # one contiguous row per field
+    return {name: columns[position] for position, name in enumerate(_BLOCK_COLUMNS)}

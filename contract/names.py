@@ -77,6 +77,13 @@ def published_channels(prefix: str) -> tuple[str, ...]:
     return (options_channel(prefix), underlying_channel(prefix))
 
 
+def registry_version_key(prefix: str) -> str:
+    """String: a random token the control plane replaces after every committed change of
+    subscriptions or instruments; readers that cache the registry (the chain API) compare it
+    (docs/chain.md, "Registry cache")."""
+    return f"{prefix}:registry:version"
+
+
 def chain_oi_open_key(prefix: str, session: str) -> str:
     """Hash, one field per option token: its OI in the first snapshot the chain reader saw on
     ``session`` (an ISO date, Asia/Kolkata); written with HSETNX by the chain API, not by the

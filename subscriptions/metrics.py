@@ -12,6 +12,10 @@ ASSIGNMENT_ENQUEUE_FAILURES = Counter(
     "ticker_assignment_enqueue_failures_total",
     "Assignment runs that could not be enqueued after a change (the minute beat repairs)",
 )
+REGISTRY_VERSION_WRITE_FAILURES = Counter(
+    "ticker_registry_version_write_failures_total",
+    "Registry versions not written after a change (the chain's registry cache lags up to its TTL)",
+)
 INSTRUMENT_BAD_ROWS = Counter(
     "ticker_instrument_bad_rows_total", "Rows of the instruments dump rejected at the edge"
 )

@@ -94,6 +94,9 @@ MARKET_TIME_ZONE: str = env.str("MARKET_TIME_ZONE", default="Asia/Kolkata")
 TICKER_CHANNEL_PREFIX: str = env.str("TICKER_CHANNEL_PREFIX", default="ticker:nifty")
 # /api/v1/quotes/ marks a snapshot older than this "stale" (docs/redis-contract.md).
 QUOTES_STALE_SECONDS: float = env.float("QUOTES_STALE_SECONDS", default=5.0)
+# /api/v1/chain/ keeps a chain's registry rows per process at most this long; changes made
+# through the subscription services show at once (docs/chain.md, "Registry cache"); 0: off.
+CHAIN_REGISTRY_CACHE_SECONDS: float = env.float("CHAIN_REGISTRY_CACHE_SECONDS", default=5.0)
 # Greeks defaults: NSE's option chain and the old service price with a fixed 10 % rate.
 GREEKS_RISK_FREE_RATE: float = env.float("GREEKS_RISK_FREE_RATE", default=0.10)
 GREEKS_DIVIDEND_YIELD: float = env.float("GREEKS_DIVIDEND_YIELD", default=0.0)

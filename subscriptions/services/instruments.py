@@ -18,7 +18,7 @@ from kite_wire.instruments_csv import InstrumentRow, read_instruments_csv
 from subscriptions.kite_dump import DumpSource, fetch_instruments_csv
 from subscriptions.metrics import INSTRUMENT_BAD_ROWS
 from subscriptions.models import Instrument, Subscription, SubscriptionStatus
-from subscriptions.triggers import assignment_request_on_commit
+from subscriptions.triggers import assignment_request_on_commit, registry_changed_on_commit
 
 log = structlog.get_logger(__name__)
 
@@ -148,7 +148,11 @@ def instruments_upsert(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: Callable[[int], object] | None = None,
 ) -> tuple[int, int]:
-    """Insert or update ``rows`` by instrument_token in batches; (created, updated)."""
+    """Insert or update ``rows`` by instrument_token in batches; (created, updated).
+
+    Readers that cache the registry are told after commit (in ``instruments_refresh`` that
+    commit also covers the instruments it marks expired).
+    """
     existing_rows = Instrument.objects.all()
     if len(rows) <= batch_size:  # small refreshes look up their own tokens only
         existing_rows = existing_rows.filter(
@@ -165,6 +169,8 @@ def instruments_upsert(
         )
         if on_progress is not None:
             on_progress(len(chunk))
+    if rows:
+        registry_changed_on_commit(reason="instruments_upserted")
     created = sum(1 for r in rows if r.instrument_token not in existing)
     return created, len(rows) - created
 

@@ -20,7 +20,7 @@ from subscriptions.models import (
     SubscriptionStatus,
 )
 from subscriptions.selectors import SubscriptionFilters, subscriptions_filtered
-from subscriptions.triggers import assignment_request_on_commit
+from subscriptions.triggers import assignment_request_on_commit, registry_changed_on_commit
 
 log = structlog.get_logger(__name__)
 
@@ -105,6 +105,7 @@ def subscriptions_bulk_create(
         report.created = sorted(s.pk for s in created)
         if created:
             assignment_request_on_commit(reason="subscriptions_created")
+            registry_changed_on_commit(reason="subscriptions_created")
     log.info(
         "subscriptions_created",
         created=len(report.created),
@@ -158,6 +159,7 @@ def subscriptions_set_status(
         )
         if report.changed:
             assignment_request_on_commit(reason=f"subscriptions_{status}")
+            registry_changed_on_commit(reason=f"subscriptions_{status}")
     log.info(
         "subscriptions_status_set",
         status=status,
@@ -190,6 +192,7 @@ def subscription_delete(
     with transaction.atomic():
         account_id, pk = subscription.account_id, subscription.pk
         subscription.delete()
+        registry_changed_on_commit(reason="subscription_deleted")
         if account_id is not None and publisher is not None:
             ts = now.timestamp()
             transaction.on_commit(

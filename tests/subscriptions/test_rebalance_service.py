@@ -93,7 +93,7 @@ def test_rebalance_follows_the_money_and_spares_manual(
     assert nifty.acted and nifty.price_source == "redis" and nifty.atm_strike == 24_000
     assert nifty.expiries == EXPIRIES[:3]
     assert len(nifty.to_create) == 5 * 2 * 3
-    assert len(callbacks) == 1  # assignment asked for after commit
+    assert len(callbacks) == 2  # after commit: the assignment, and a new registry version
     assert {s for _, s in active_rebalancer_strikes()} == {23_900, 23_950, 24_000, 24_050, 24_100}
     underlying = Underlying.objects.get(name="NIFTY")
     assert underlying.last_atm_strike == 24_000 and underlying.last_rebalanced_at == OPEN_NOW
