@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from kiteconnect import KiteConnect
+from typing import TYPE_CHECKING
 
 from accounts.crypto import CredentialCipher
 from accounts.models import Account
+
+if TYPE_CHECKING:
+    from kiteconnect import KiteConnect
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,11 @@ class KiteClientFactory:
 
     def for_account(self, account: Account, *, with_token: bool = True) -> KiteConnect:
         """A client for ``account``; ``with_token=False`` for the login exchange."""
+        # Imported here: the streaming worker reads credentials through this factory but never
+        # calls Kite's REST API, and importing kiteconnect loads Twisted (its KiteTicker), ~20 MB
+        # of RSS per worker (docs/fleet.md, "Benchmark").
+        from kiteconnect import KiteConnect  # noqa: PLC0415
+
         return KiteConnect(
             api_key=self.api_key(account),
             access_token=(self.access_token(account) or None) if with_token else None,

@@ -18,10 +18,10 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtr
 
 from greeks._inputs import BoolArray, FloatArray, as_flags, as_float, invalid_inputs
 from greeks._iv_solver import solve_total_volatility
+from greeks._normal_cdf import ndtr
 from greeks.expiry_time import (
     calendar_years_to_expiry,
     expiry_close_epoch,
@@ -207,6 +207,15 @@ class IVReason(enum.IntEnum):
 
 
 _REASON_LABELS = np.array([reason.label for reason in IVReason], dtype=object)
+# The codes as plain ints for the hot path (see ``_first_reason``).
+_OK = int(IVReason.OK)
+_NON_FINITE = int(IVReason.NON_FINITE)
+_NON_POSITIVE_INPUT = int(IVReason.NON_POSITIVE_INPUT)
+_EXPIRED = int(IVReason.EXPIRED)
+_BELOW_INTRINSIC = int(IVReason.BELOW_INTRINSIC)
+_ABOVE_MAX = int(IVReason.ABOVE_MAX)
+_NO_TIME_VALUE = int(IVReason.NO_TIME_VALUE)
+_NOT_CONVERGED = int(IVReason.NOT_CONVERGED)
 # Normalised time value below which float64 prices (and parity differences) hold no sigma.
 _MIN_NORMALISED_TIME_VALUE = 1e-12
 
@@ -228,12 +237,24 @@ class IVResult:
         return labels
 
 
-def _flag(reason: NDArray[np.uint8], condition: BoolArray, code: IVReason) -> None:
-    """Give ``code`` to elements that meet ``condition`` and have no reason yet."""
-    np.copyto(reason, np.uint8(code), where=condition & (reason == IVReason.OK))
+def _first_reason(
+    shape: tuple[int, ...], conditions: list[tuple[BoolArray, int]]
+) -> NDArray[np.uint8]:
+    """Per element the code of the first condition it meets (``conditions`` in check order),
+    ``IVReason.OK`` where none: written in reverse, so an earlier condition overwrites a later.
+
+    Codes are plain ints: an ``IVReason`` member in a numpy comparison costs an enum attribute
+    lookup each time, which dominated the live worker's small batches.
+    """
+    reason = np.zeros(shape, dtype=np.uint8)
+    for condition, code in reversed(conditions):
+        np.copyto(reason, np.uint8(code), where=condition)
+    return reason
 
 
 def _flat(value: NDArray[Any], shape: tuple[int, ...]) -> NDArray[Any]:
+    if value.shape == shape:
+        return value.reshape(-1)
     return np.broadcast_to(value, shape).reshape(-1)
 
 
@@ -250,35 +271,40 @@ def _implied_volatility_on_forward(
     shape = np.broadcast_shapes(
         price.shape, forward.shape, strike.shape, t_years.shape, discount.shape, is_call.shape
     )
-    reason = np.zeros(shape, dtype=np.uint8)
-    _flag(reason, ~inputs_finite, IVReason.NON_FINITE)
-    _flag(reason, (price <= 0.0) | (forward <= 0.0) | (strike <= 0.0), IVReason.NON_POSITIVE_INPUT)
-    _flag(reason, t_years <= 0.0, IVReason.EXPIRED)
     undiscounted = price / discount
     # Put-call parity on the forward: the out-of-the-money equivalent's (undiscounted) price.
     forward_minus_strike = forward - strike
     intrinsic = np.where(is_call, forward_minus_strike, -forward_minus_strike)
     np.maximum(intrinsic, 0.0, out=intrinsic)
     time_value = undiscounted - intrinsic
-    _flag(reason, time_value < 0.0, IVReason.BELOW_INTRINSIC)
-    _flag(reason, undiscounted >= np.where(is_call, forward, strike), IVReason.ABOVE_MAX)
     beta = time_value / np.sqrt(forward * strike)
-    _flag(reason, beta < _MIN_NORMALISED_TIME_VALUE, IVReason.NO_TIME_VALUE)
+    reason = _first_reason(
+        shape,
+        [
+            (~inputs_finite, _NON_FINITE),
+            ((price <= 0.0) | (forward <= 0.0) | (strike <= 0.0), _NON_POSITIVE_INPUT),
+            (t_years <= 0.0, _EXPIRED),
+            (time_value < 0.0, _BELOW_INTRINSIC),
+            (undiscounted >= np.where(is_call, forward, strike), _ABOVE_MAX),
+            (beta < _MIN_NORMALISED_TIME_VALUE, _NO_TIME_VALUE),
+        ],
+    )
     x = -np.abs(np.log(forward / strike))
 
     iv = np.full(shape, np.nan)
     flat_reason = reason.reshape(-1)
-    solvable = flat_reason == IVReason.OK
+    solvable = flat_reason == _OK
     flat_x, flat_beta, flat_t = _flat(x, shape), _flat(beta, shape), _flat(t_years, shape)
     if solvable.all():  # the common batch: no gathers needed
         total_vol, converged = solve_total_volatility(flat_x, flat_beta)
         iv.reshape(-1)[:] = total_vol / np.sqrt(flat_t)
-        flat_reason[~converged] = IVReason.NOT_CONVERGED
+        if not converged.all():
+            flat_reason[~converged] = _NOT_CONVERGED
     else:
         index = np.flatnonzero(solvable)
         total_vol, converged = solve_total_volatility(flat_x[index], flat_beta[index])
         iv.reshape(-1)[index] = total_vol / np.sqrt(flat_t[index])
-        flat_reason[index[~converged]] = IVReason.NOT_CONVERGED
+        flat_reason[index[~converged]] = _NOT_CONVERGED
     return IVResult(iv=iv, reason=reason)
 
 

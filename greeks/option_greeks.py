@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import ndtr
 
 from greeks._inputs import BoolArray, FloatArray, as_flags, as_float, invalid_inputs
+from greeks._normal_cdf import ndtr
 
 GREEK_NAMES = ("delta", "gamma", "theta", "vega", "rho")
 _DAYS_PER_YEAR = 365.0  # theta per calendar day, as the old service (and mibian) published
@@ -66,10 +66,22 @@ def _finish_greeks(
     bad: BoolArray,
 ) -> Greeks:
     """Convert to the published units, put in the expiry limits and NaN the bad elements."""
-    shape = np.broadcast_shapes(
+    shapes = {
         delta.shape, gamma.shape, theta_per_year.shape, vega_per_unit.shape, rho_per_unit.shape,
         underlying.shape, strike.shape, bad.shape, expired.shape,
-    )  # fmt: skip
+    }  # fmt: skip
+    if len(shapes) == 1 and not expired.any() and not bad.any():
+        # The live worker's batch: nothing to replace, so only the unit conversions (the
+        # where() calls below would each copy an array for nothing).
+        return Greeks(
+            expired=expired,
+            delta=delta,
+            gamma=gamma,
+            theta=theta_per_year / _DAYS_PER_YEAR,
+            vega=vega_per_unit * _PER_POINT,
+            rho=rho_per_unit * _PER_POINT,
+        )
+    shape = np.broadcast_shapes(*shapes)
     bad = np.broadcast_to(bad, shape)
     expired = np.broadcast_to(expired, shape)
     at_expiry_delta = np.where(
@@ -93,7 +105,10 @@ def _black_terms(
     d1 = np.log(forward / strike) / std_dev + 0.5 * std_dev
     d2 = d1 - std_dev
     pdf_d1 = np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
-    return ndtr(sign * d1), ndtr(sign * d2), pdf_d1
+    # One ndtr call for both (its fixed cost dominates the live worker's small batches).
+    above, below = sign * d1, sign * d2
+    both = ndtr(np.concatenate((above.ravel(), below.ravel())))
+    return both[: above.size].reshape(above.shape), both[above.size :].reshape(below.shape), pdf_d1
 
 
 def bsm_greeks(

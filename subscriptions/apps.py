@@ -1,4 +1,4 @@
-"""Django app configuration for `subscriptions` (receivers and task registration)."""
+"""Django app configuration for `subscriptions` (the account-event receivers)."""
 
 from django.apps import AppConfig
 
@@ -8,6 +8,7 @@ class SubscriptionsConfig(AppConfig):
     name = "subscriptions"
 
     def ready(self) -> None:
-        # Register the account-event receivers, and the tasks with Celery in every process (the web
-        # process enqueues the assignment by name and never imports the tasks module otherwise).
-        from subscriptions import receivers, tasks  # noqa: F401, PLC0415
+        # Register the account-event receivers. The tasks are registered with Celery when its app
+        # is finalized (ticker_project/celery.py), not here: importing them at start-up would load
+        # the Kite client (and Twisted) into every streaming worker.
+        from subscriptions import receivers  # noqa: F401, PLC0415

@@ -5,15 +5,31 @@ docs/layering.md: ``ticker_project`` is the top of the graph and wires things on
 them; the leaves (contract, infra, kite_wire, market_model) import no app. No app imports the
 simulator and the simulator imports no app. The pure cores import neither Django nor Redis,
 directly or through anything they import.
+
+The last checks run the imports instead of reading them: a streaming worker (``run_account``)
+must not load kiteconnect, Twisted, autobahn or scipy, which cost it ~40 MB of RSS (docs/fleet.md,
+"Benchmark"); the paths they came by were Django's start-up (admin autodiscovery, task modules
+imported by ``AppConfig.ready``), the system checks (the URLconf) and structlog, so only a real
+process shows them.
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+from streaming.config import EXIT_USAGE
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 TOP: Final = "ticker_project"
@@ -216,3 +232,102 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 def test_no_cycles_between_packages() -> None:
     assert cycles(_package_graph()) == []
+
+
+# What a streaming worker process imports: Django's start-up, its command, and the packages it
+# streams with (their modules import at the top, nothing later).
+WORKER_MODULES: Final = (
+    "streaming.management.commands.run_account",
+    "streaming.worker",
+    "streaming.feed",
+    "streaming.pipeline",
+    "streaming.publish",
+)
+NOT_IN_A_WORKER: Final = ("kiteconnect", "twisted", "autobahn", "scipy")
+_PROBE: Final = """
+import importlib, json, pkgutil, sys
+import django
+django.setup()
+from celery import current_app
+for name in sys.argv[1:]:
+    module = importlib.import_module(name)
+    for info in pkgutil.walk_packages(getattr(module, "__path__", []), name + "."):
+        importlib.import_module(info.name)
+worker = sorted(name for name, module in sys.modules.items() if module is not None)
+finalized_by_worker_imports = current_app.finalized
+tasks = sorted(current_app.tasks)  # what a process that enqueues by name sees
+from django.contrib import admin
+from django.urls import get_resolver
+admin_before_urls = len(admin.site._registry)
+get_resolver().url_patterns  # what the web process does on its first request
+print(json.dumps({
+    "worker": worker,
+    "finalized_by_worker_imports": finalized_by_worker_imports,
+    "tasks": tasks,
+    "admin_before_urls": admin_before_urls,
+    "admin_after_urls": len(admin.site._registry),
+}))
+"""
+
+
+@cache
+def _worker_process_imports() -> dict[str, Any]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ticker_project.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *WORKER_MODULES],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    facts: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return facts
+
+
+def test_a_streaming_worker_loads_neither_kiteconnect_twisted_nor_scipy() -> None:
+    facts = _worker_process_imports()
+    assert "streaming.pipeline.enrich" in facts["worker"]  # the probe did import the worker
+    assert "greeks.engine" in facts["worker"]
+    loaded = [name for name in facts["worker"] if top(name) in NOT_IN_A_WORKER]
+    assert loaded == []
+
+
+@pytest.mark.django_db
+def test_the_run_account_command_loads_neither_kiteconnect_twisted_nor_scipy() -> None:
+    # The command as the fleet starts it, through manage.py (system checks included), on the
+    # test database; account 0 does not exist, so it exits once everything is imported.
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    database_url = (
+        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        f"/{db['NAME']}"
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "manage.py", "run_account", "0"],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == EXIT_USAGE, done.stderr[-2000:]
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+    assert "streaming.worker" in imported
+    assert "greeks.engine" in imported
+    # structlog.twisted is looked up and refused (ticker_project/__init__.py), never run.
+    loaded = sorted(name for name in imported if top(name) in NOT_IN_A_WORKER)
+    assert loaded == []
+
+
+def test_tasks_and_admin_still_register_where_they_are_used() -> None:
+    # The tasks register when the registry is first read (ticker_project/celery.py), the admin
+    # when the URLconf loads (ticker_project/urls.py): neither at Django's start-up.
+    facts = _worker_process_imports()
+    task_modules = ("subscriptions.tasks", "greeks.tasks", "accounts.tasks")
+    assert [name for name in facts["worker"] if within(name, task_modules)] == []
+    assert not facts["finalized_by_worker_imports"]
+    assert {
+        "subscriptions.tasks.assign_subscriptions",
+        "greeks.tasks.backfill_instruments",
+        "accounts.tasks.check_account_sessions",
+    } <= set(facts["tasks"])
+    assert facts["admin_before_urls"] == 0
+    assert facts["admin_after_urls"] > 10

@@ -115,7 +115,10 @@ GREEKS_HISTORY_INTERVAL: str = env.str("GREEKS_HISTORY_INTERVAL", default="minut
 
 # --- Django ---------------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin without start-up autodiscovery: ticker_project/urls.py discovers the apps' admin
+    # modules, so only processes that load the URLconf (the web) import them; a streaming worker
+    # would otherwise load the Kite client and Twisted through them (docs/fleet.md, "Benchmark").
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

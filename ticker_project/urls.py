@@ -14,6 +14,9 @@ from ticker_project.health import health_view
 from ticker_project.market_time import market_zone_label
 from ticker_project.metrics import metrics_view
 
+# The admin modules are discovered here rather than at start-up (SimpleAdminConfig in settings):
+# only processes that serve URLs need them.
+admin.autodiscover()
 # Every admin page says which zone its times are in (ticker_project/market_time.py).
 admin.site.site_header = f"Ticker fleet admin · times in {market_zone_label()}"
 admin.site.site_title = "Ticker fleet admin"

@@ -24,12 +24,12 @@ from prometheus_client.samples import Sample
 class _HostCollector(Collector):
     """The children's merged metrics and the fleet's own, one family per name.
 
-    Every Django process imports every module that defines a metric (the admin's autodiscovery
-    reaches the supervisor's), so a name can come from both sides: the children's files carry
-    the supervisor's counters at 0 and the fleet's registry carries the workers' at 0. Samples
-    with the same name and labels are added (exact for counters and histograms; the children's
-    gauges carry a ``pid`` label, so they never meet the fleet's), the rest are listed side by
-    side. ``_created`` timestamps are not added: the earliest is kept.
+    A module that defines metrics can be imported by the fleet and by its children alike, so a
+    name can come from both sides: the children's files may carry the supervisor's counters at
+    0 and the fleet's registry the workers' at 0. Samples with the same name and labels are
+    added (exact for counters and histograms; the children's gauges carry a ``pid`` label, so
+    they never meet the fleet's), the rest are listed side by side. ``_created`` timestamps are
+    not added: the earliest is kept.
     """
 
     def __init__(self, directory: Path) -> None:

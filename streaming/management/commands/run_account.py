@@ -49,6 +49,10 @@ NEEDS_LOGIN_REASON = "Kite refused the access token (HTTP 403 at the WebSocket u
 
 class Command(BaseCommand):
     help = "Stream one account: Kite WebSocket -> IV/Greeks -> Redis (until SIGTERM)."
+    # No system checks here: they load the URLconf, and with it the admin, the REST API and the
+    # Kite client (~35 MB of RSS a worker keeps; docs/fleet.md, "Benchmark"). ``run_fleet``,
+    # which starts this command for every account, runs them once when it starts.
+    requires_system_checks = ()
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("account_id", type=int)
