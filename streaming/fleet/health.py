@@ -46,12 +46,13 @@ def fleet_verdict(rows: list[FleetAccountStatus], *, market_open: bool) -> Fleet
     expected = [r for r in rows if r.streamable and r.subscribed_instruments > 0]
     shown = [r for r in rows if r.streamable or r.state != "stopped" or r.problem]
     accounts = {str(r.account_id): _entry(r) for r in shown}
-    problems = [r for r in shown if r.problem]
+    problems = "; ".join(f"account {r.account_id}: {r.problem}" for r in shown if r.problem)
     if market_open and expected and not any(r.streaming for r in expected):
-        return FleetVerdict("down", "market open and no account streams", accounts)
+        # Down, and why per account, so the operator sees the causes in the same line.
+        reason = "; ".join(filter(None, ("market open and no account streams", problems)))
+        return FleetVerdict("down", reason, accounts)
     if problems:
-        reason = "; ".join(f"account {r.account_id}: {r.problem}" for r in problems)
-        return FleetVerdict("degraded", reason, accounts)
+        return FleetVerdict("degraded", problems, accounts)
     return FleetVerdict("ok", "", accounts)
 
 

@@ -233,7 +233,9 @@ def test_health_is_down_when_nothing_streams_during_market_hours_only(redis_clie
     account = AccountFactory.create()
     SubscriptionFactory.create(account=account)
     assert _check(MARKET_OPEN).status == "down"
-    assert _check(MARKET_OPEN).reason == "market open and no account streams"
+    down = _check(MARKET_OPEN).reason
+    assert down.startswith("market open and no account streams; ")
+    assert f"account {account.id}: streamable but no worker runs" in down
     closed = _check(MARKET_CLOSED)
     assert closed.status == "degraded" and "no worker runs" in closed.reason
     _worker(redis_client, account.id)
