@@ -18,6 +18,7 @@ import orjson
 
 from greeks.engine import expiry_close_epoch
 from kite_wire.instruments_csv import OPTION_TYPES
+from streaming.publish.resp import bulk
 
 KIND_INDEX: Final = 0
 KIND_OPTION: Final = 1
@@ -105,6 +106,8 @@ class InstrumentTable:
         ).reshape(n)
         self.heads: list[bytes] = [_head(m) for m in metas]
         self.token_fields: list[bytes] = [str(m.instrument_token).encode() for m in metas]
+        # The same fields as complete RESP bulk strings, for the batch's HSET of `latest`.
+        self.field_bulks: list[bytes] = [bulk(field) for field in self.token_fields]
 
     def __len__(self) -> int:
         return int(self.tokens.shape[0])

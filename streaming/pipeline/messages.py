@@ -1,11 +1,14 @@
 """The contract's JSON messages (docs/redis-contract.md), encoded with orjson (pure).
 
 Each message is the instrument's pre-encoded head (`InstrumentTable.heads`) followed by the
-tick's own numbers; orjson writes NaN as ``null``, which is the contract's "unknown".
+tick's own numbers; orjson writes NaN as ``null``, which is the contract's "unknown". Ticks are
+rendered a batch at a time through ``message_templates`` (``tick_template`` and the columns
+below); ``bar_message`` and ``headed_message`` encode single messages.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -13,6 +16,7 @@ import numpy.typing as npt
 import orjson
 
 from streaming.pipeline.bars import Bar
+from streaming.pipeline.message_templates import Column, Slot, Template, number_columns
 
 _dumps = orjson.dumps
 
@@ -23,44 +27,66 @@ def headed_message(head: bytes, fields: dict[str, object]) -> bytes:
     return head + _dumps(fields)[1:]
 
 
-_LEVEL = b'{"quantity":%s,"price":%s,"orders":%s}'
-_DEPTH_TEMPLATE = (
-    b'{"buy":[' + b",".join([_LEVEL] * 5) + b'],"sell":[' + b",".join([_LEVEL] * 5) + b"]}"
-)
-_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+DEPTH_LEVELS = 10  # Kite's 5 buy levels, then 5 sell levels
+DEPTH_TOTALS = ("total_buy_quantity", "total_sell_quantity")
 
 
-def _rows(matrix: npt.NDArray[Any]) -> list[list[bytes]]:
-    """Each row of a 2-D numeric array as its JSON number tokens (orjson formats them in C)."""
-    return [row.split(b",") for row in _dumps(matrix, option=_NUMPY)[2:-2].split(b"],[")]
+def _depth_parts() -> list[bytes | Slot]:
+    """``"depth":{"buy":[{"quantity":..,"price":..,"orders":..} x5],"sell":[.. x5]}`` and the
+    two totals, as the contract writes them (quantities and orders stay JSON integers)."""
+    parts: list[bytes | Slot] = [b',"depth":{"buy":[']
+    for level in range(DEPTH_LEVELS):
+        if level == DEPTH_LEVELS // 2:
+            parts.append(b'],"sell":[')
+        elif level:
+            parts.append(b",")
+        parts += [
+            b'{"quantity":', Slot(f"depth_quantity_{level}"), b',"price":',
+            Slot(f"depth_price_{level}"), b',"orders":', Slot(f"depth_orders_{level}"), b"}",
+        ]  # fmt: skip
+    parts.append(b"]}")
+    for name in DEPTH_TOTALS:
+        parts += [b',"%s":' % name.encode(), Slot(name)]
+    return parts
 
 
-def depth_fragments(
-    quantities: npt.NDArray[Any], prices: npt.NDArray[np.float64], orders: npt.NDArray[Any]
-) -> list[orjson.Fragment]:
-    """Kite's 5-level depth of many ticks, as the contract's JSON objects, one per tick.
+def tick_template(keys: Sequence[tuple[str, bytes | None]], *, depth: bool) -> Template:
+    """The message of one kind of tick: the head, then ``keys`` in order, each filled from the
+    column of its name (``None``) or a constant JSON value (``b"null"``, ``b"true"``); with
+    ``depth``, full mode's depth and totals after them."""
+    parts: list[bytes | Slot] = [Slot("head")]
+    for position, (key, constant) in enumerate(keys):
+        parts.append(b'%s"%s":' % (b"," if position else b"", key.encode()))
+        parts.append(Slot(key) if constant is None else constant)
+    if depth:
+        parts += _depth_parts()
+    parts.append(b"}")
+    return Template.of(parts)
 
-    Arrays are ``(ticks, 10)``: levels 0-4 buy, 5-9 sell. Numbers are formatted for the whole
-    batch by one orjson call per dtype and slotted into a byte template, which costs about
-    half of building ten small dicts per tick (quantities and orders stay JSON integers).
+
+def depth_columns(
+    quantities: npt.NDArray[Any],
+    prices: npt.NDArray[np.float64],
+    orders: npt.NDArray[Any],
+    totals: npt.NDArray[Any],
+) -> dict[str, Column]:
+    """The depth slots' columns for ``tick_template(..., depth=True)``.
+
+    Arrays are ``(ticks, 10)`` (levels 0-4 buy, 5-9 sell) and ``totals`` ``(ticks, 2)`` (buy,
+    sell): one orjson call formats all the integers, one all the prices.
     """
-    if len(quantities) == 0:
-        return []
-    counts = _rows(np.concatenate([quantities, orders], axis=1).astype(np.int64, copy=False))
-    money = _rows(np.ascontiguousarray(prices, dtype=np.float64))
-    fragments: list[orjson.Fragment] = []
-    for c, p in zip(counts, money, strict=True):
-        fragments.append(
-            orjson.Fragment(
-                _DEPTH_TEMPLATE
-                % (
-                    c[0], p[0], c[10], c[1], p[1], c[11], c[2], p[2], c[12], c[3], p[3], c[13],
-                    c[4], p[4], c[14], c[5], p[5], c[15], c[6], p[6], c[16], c[7], p[7], c[17],
-                    c[8], p[8], c[18], c[9], p[9], c[19],
-                )
-            )
-        )  # fmt: skip
-    return fragments
+    counts = number_columns(
+        np.concatenate([quantities, orders, totals], axis=1).astype(np.int64, copy=False)
+    )
+    money = number_columns(np.asarray(prices, dtype=np.float64))
+    columns: dict[str, Column] = {}
+    for level in range(DEPTH_LEVELS):
+        columns[f"depth_quantity_{level}"] = counts[level]
+        columns[f"depth_orders_{level}"] = counts[DEPTH_LEVELS + level]
+        columns[f"depth_price_{level}"] = money[level]
+    for offset, name in enumerate(DEPTH_TOTALS):
+        columns[name] = counts[2 * DEPTH_LEVELS + offset]
+    return columns
 
 
 def bar_message(bar: Bar, *, symbol: str, is_mock: bool) -> bytes:

@@ -4,14 +4,16 @@ Synchronous and free of I/O: the worker calls ``process_frames`` with every bina
 arrived in one event-loop turn (``streaming.feed.frame_batcher``; one frame when the worker keeps
 up, more when it is busy) and the result goes to a sink (the publisher's bounded buffer). Per
 batch: ``kite_wire.decode_frames``, one table lookup, one vectorised IV + Greeks call for its
-options, one orjson encode per message, a PUBLISH per message, one XADD per stream and a single
-HSET of the batch's snapshots.
+options, their messages rendered together (``message_templates``: one orjson call per numeric
+matrix, no Python code per tick), a PUBLISH per message, one XADD per stream and a single HSET
+of the batch's snapshots.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -25,14 +27,21 @@ from contract.names import (
     underlying_channel,
     underlying_stream,
 )
-from greeks.engine import GreeksDefaults
-from kite_wire.packets import MODE_FULL, MODE_LTP, DecodedBatch, decode_frames
+from greeks.engine import GreeksDefaults, IVReason
+from kite_wire.packets import MODE_FULL, MODE_LTP, MODE_QUOTE, DecodedBatch, decode_frames
 from streaming.metrics import MALFORMED_PACKETS, TICKS
 from streaming.pipeline.bars import BarAggregator
-from streaming.pipeline.enrich import price_options, years_to_expiry
+from streaming.pipeline.enrich import NO_UNDERLYING_PRICE, price_options, years_to_expiry
 from streaming.pipeline.instruments import KIND_INDEX, KIND_OPTION, KIND_OTHER, InstrumentTable
-from streaming.pipeline.messages import bar_message, depth_fragments, headed_message
-from streaming.publish.resp import ChannelEncoder, Chunk, hset
+from streaming.pipeline.message_templates import Column, Template, number_column, number_columns
+from streaming.pipeline.messages import bar_message, depth_columns, headed_message, tick_template
+from streaming.publish.resp import (
+    ChannelEncoder,
+    Chunk,
+    add_hset_pairs,
+    hset_head,
+    length_tokens,
+)
 
 log = structlog.get_logger(__name__)
 _dumps = orjson.dumps
@@ -138,7 +147,7 @@ class TickProcessor:
         received = round(received_at, 3)  # our clock, for a client's staleness test
         kind = table.kind[positions]
         parts: list[bytes] = []
-        fields: list[bytes] = []
+        fields: list[bytes] = []  # `latest`'s fields (complete bulk strings) and values
         values: list[bytes] = []
         commands = messages = 0
         index_rows = np.flatnonzero(kind == KIND_INDEX)
@@ -149,21 +158,34 @@ class TickProcessor:
             )  # fmt: skip
             commands += n
             messages += n
+        value_lengths = length_tokens(values)
         option_rows = np.flatnonzero(kind == KIND_OPTION)
         if option_rows.size:
-            commands += self._priced(
-                batch=batch, rows=rows[option_rows], positions=positions[option_rows], ts=ts,
-                received=received, parts=parts, fields=fields, values=values,
+            option_positions = positions[option_rows]
+            published = self._priced(
+                batch=batch, rows=rows[option_rows], positions=option_positions, ts=ts,
+                received=received,
             )  # fmt: skip
-            messages += int(option_rows.size)
+            lengths = length_tokens(published)
+            self._options.publish_many(parts, published, lengths)
+            commands += len(published) + self._options.add_stream_entry(parts, published)
+            messages += len(published)
+            fields += [table.field_bulks[p] for p in option_positions.tolist()]
+            values += published
+            value_lengths += lengths
         other_rows = np.flatnonzero(kind == KIND_OTHER)
         if other_rows.size:
-            self._others(
-                batch=batch, rows=rows[other_rows], positions=positions[other_rows], ts=ts,
-                received=received, fields=fields, values=values,
+            other_positions = positions[other_rows]
+            snapshots = self._others(
+                batch=batch, rows=rows[other_rows], ts=ts, received=received,
+                heads=[table.heads[p] for p in other_positions.tolist()],
             )  # fmt: skip
-        if fields:
-            parts.append(hset(self._latest_key, fields, values))
+            fields += [table.field_bulks[p] for p in other_positions.tolist()]
+            values += snapshots
+            value_lengths += length_tokens(snapshots)
+        if values:
+            parts.append(hset_head(self._latest_key, len(values)))
+            add_hset_pairs(parts, fields, values, value_lengths)
             commands += 1
         if parts:
             self._sink(Chunk(b"".join(parts), commands, max(messages, 1), received_at))
@@ -196,7 +218,7 @@ class TickProcessor:
                 message = bar_message(bar, symbol=meta.tradingsymbol, is_mock=is_mock)
                 self._bars_encoder.publish(parts, message)
                 closed.append(message)
-            fields.append(table.token_fields[position])
+            fields.append(table.field_bulks[position])
             tick = {"price": price, "ts": stamp, "received_at": received, "is_mock": is_mock}
             values.append(headed_message(table.heads[position], tick))
         return len(closed) + self._bars_encoder.add_stream_entry(parts, closed)
@@ -209,14 +231,8 @@ class TickProcessor:
         positions: npt.NDArray[np.intp],
         ts: npt.NDArray[np.float64],
         received: float,
-        parts: list[bytes],
-        fields: list[bytes],
-        values: list[bytes],
-    ) -> int:
-        """Option ticks: one vectorised pricing call, then one message each.
-
-        Returns the number of Redis commands added (a PUBLISH per tick, one XADD).
-        """
+    ) -> list[bytes]:
+        """Option ticks: one vectorised pricing call, then their messages, in ``rows`` order."""
         table = self.table
         price = batch.last_price[rows]
         spot = self._spot[table.underlying_slot[positions]]
@@ -232,108 +248,120 @@ class TickProcessor:
             price=price, spot=spot, strike=table.strike[positions],
             is_call=table.is_call[positions], t_years=t_years, config=self.greeks,
         )  # fmt: skip
-        mode = batch.mode[rows]
-        volume, oi, depth = _market_columns(batch, rows, mode)
-        heads, token_fields, is_mock = table.heads, table.token_fields, self.is_mock
-        publish = self._options.publish
-        published: list[bytes] = []
-        for i, (position, p, v, o, iv, de, ga, th, ve, rh, s, err, stamp) in enumerate(
-            zip(
-                positions.tolist(),
-                price.tolist(),
-                volume,
-                oi,
-                pricing.iv.tolist(),
-                pricing.delta.tolist(),
-                pricing.gamma.tolist(),
-                pricing.theta.tolist(),
-                pricing.vega.tolist(),
-                pricing.rho.tolist(),
-                spot.tolist(),
-                pricing.iv_error,
-                now.tolist(),
-                strict=True,
+        numbers = number_columns(
+            np.column_stack(
+                [price, pricing.iv, pricing.delta, pricing.gamma, pricing.theta, pricing.vega,
+                 now, pricing.rho, spot]
             )
-        ):
-            tick: dict[str, object] = {
-                "price": p, "volume": v, "oi": o, "iv": iv, "delta": de, "gamma": ga,
-                "theta": th, "vega": ve, "ts": stamp, "is_mock": is_mock, "rho": rh,
-                "underlying_price": s, "iv_error": err, "received_at": received,
-            }  # fmt: skip
-            extra = depth[i] if depth is not None else None
-            if extra is not None:
-                tick.update(extra)  # full mode: depth and total quantities
-            message = headed_message(heads[position], tick)
-            publish(parts, message)
-            published.append(message)
-            fields.append(token_fields[position])
-            values.append(message)
-        return len(published) + self._options.add_stream_entry(parts, published)
+        )  # fmt: skip
+        count = int(rows.size)
+        columns = dict(zip(_OPTION_FLOATS, numbers, strict=True))
+        columns["iv_error"] = list(map(_ERROR_TOKENS.__getitem__, pricing.iv_error))
+        columns["head"] = [table.heads[p] for p in positions.tolist()]
+        columns["received_at"] = [_dumps(received)] * count
+        return self._render(_OPTION_TEMPLATES[self.is_mock], batch, rows, columns)
 
     def _others(
         self,
         *,
         batch: DecodedBatch,
         rows: npt.NDArray[np.intp],
-        positions: npt.NDArray[np.intp],
         ts: npt.NDArray[np.float64],
         received: float,
-        fields: list[bytes],
-        values: list[bytes],
-    ) -> None:
+        heads: list[bytes],
+    ) -> list[bytes]:
         """Futures and other tradables: a snapshot in `latest` only (no channel of their own)."""
-        table, is_mock = self.table, self.is_mock
+        count = int(rows.size)
+        price, stamp = number_columns(np.column_stack([batch.last_price[rows], ts[rows]]))
+        columns = {
+            "head": heads, "price": price, "ts": stamp, "received_at": [_dumps(received)] * count,
+        }  # fmt: skip
+        return self._render(_OTHER_TEMPLATES[self.is_mock], batch, rows, columns)
+
+    @staticmethod
+    def _render(
+        templates: dict[int, Template],
+        batch: DecodedBatch,
+        rows: npt.NDArray[np.intp],
+        columns: dict[str, Column],
+    ) -> list[bytes]:
+        """Messages of ``rows`` in order, each in its mode's template (volume from quote mode,
+        OI and depth in full mode); ``columns`` hold what every mode shares."""
         mode = batch.mode[rows]
-        volume, oi, depth = _market_columns(batch, rows, mode)
-        for i, (position, p, v, o, stamp) in enumerate(
-            zip(
-                positions.tolist(),
-                batch.last_price[rows].tolist(),
-                volume,
-                oi,
-                ts[rows].tolist(),
-                strict=True,
-            )
-        ):
-            tick: dict[str, object] = {
-                "price": p, "volume": v, "oi": o, "ts": stamp, "is_mock": is_mock,
-                "received_at": received,
-            }  # fmt: skip
-            extra = depth[i] if depth is not None else None
-            if extra is not None:
-                tick.update(extra)
-            fields.append(table.token_fields[position])
-            values.append(headed_message(table.heads[position], tick))
+        first = int(mode[0])
+        groups: list[tuple[int, npt.NDArray[np.intp] | None]]
+        if bool((mode == first).all()):  # the usual batch: one subscription mode
+            groups = [(first, None)]
+        else:
+            groups = [(int(m), np.flatnonzero(mode == m)) for m in np.unique(mode).tolist()]
+        out: list[bytes] = [b""] * int(rows.size)
+        for group_mode, where in groups:
+            chosen = rows if where is None else rows[where]
+            group = columns if where is None else _pick(columns, where.tolist())
+            if group_mode != MODE_LTP:
+                group["volume"] = number_column(batch.volume_traded[chosen])
+            if group_mode == MODE_FULL:
+                group["oi"] = number_column(batch.oi[chosen])
+                group.update(_depth(batch, chosen))
+            rendered = templates[group_mode].render(group, int(chosen.size))
+            if where is None:
+                return rendered
+            for at, message in zip(where.tolist(), rendered, strict=True):
+                out[at] = message
+        return out
 
 
-def _market_columns(
-    batch: DecodedBatch, rows: npt.NDArray[np.intp], mode: npt.NDArray[np.int8]
-) -> tuple[list[int | None], list[int | None], list[dict[str, object] | None] | None]:
-    """Volume (null in ltp mode), OI and full-mode depth/totals (null/absent otherwise)."""
-    volume: list[int | None] = batch.volume_traded[rows].tolist()
-    oi: list[int | None] = batch.oi[rows].tolist()
-    for i in np.flatnonzero(mode == MODE_LTP).tolist():
-        volume[i] = None
-    full = mode == MODE_FULL
-    for i in np.flatnonzero(~full).tolist():
-        oi[i] = None
-    if not bool(full.any()):
-        return volume, oi, None
-    depth: list[dict[str, object] | None] = [None] * int(rows.size)
-    full_rows = np.flatnonzero(full)
-    chosen = rows[full_rows]
-    fragments = depth_fragments(
-        np.concatenate([batch.depth_buy_quantity[chosen], batch.depth_sell_quantity[chosen]], 1),
-        np.concatenate([batch.depth_buy_price[chosen], batch.depth_sell_price[chosen]], 1),
-        np.concatenate([batch.depth_buy_orders[chosen], batch.depth_sell_orders[chosen]], 1),
+_OPTION_FLOATS: Final = (
+    "price", "iv", "delta", "gamma", "theta", "vega", "ts", "rho", "underlying_price",
+)  # fmt: skip
+# `iv_error` as JSON: null when priced, else the reason's label (a JSON string).
+_ERROR_TOKENS: Final[dict[str | None, bytes]] = {
+    None: b"null",
+    NO_UNDERLYING_PRICE: _dumps(NO_UNDERLYING_PRICE),
+    **{reason.label: _dumps(reason.label) for reason in IVReason if reason != IVReason.OK},
+}
+
+
+def _option_keys(mode: int, is_mock: bytes) -> list[tuple[str, bytes | None]]:
+    """The option message's keys in the contract's order (docs/redis-contract.md)."""
+    return [
+        ("price", None), ("volume", b"null" if mode == MODE_LTP else None),
+        ("oi", None if mode == MODE_FULL else b"null"), ("iv", None), ("delta", None),
+        ("gamma", None), ("theta", None), ("vega", None), ("ts", None), ("is_mock", is_mock),
+        ("rho", None), ("underlying_price", None), ("iv_error", None), ("received_at", None),
+    ]  # fmt: skip
+
+
+def _other_keys(mode: int, is_mock: bytes) -> list[tuple[str, bytes | None]]:
+    return [
+        ("price", None), ("volume", b"null" if mode == MODE_LTP else None),
+        ("oi", None if mode == MODE_FULL else b"null"), ("ts", None), ("is_mock", is_mock),
+        ("received_at", None),
+    ]  # fmt: skip
+
+
+def _templates(
+    keys: Callable[[int, bytes], list[tuple[str, bytes | None]]], is_mock: bool
+) -> dict[int, Template]:
+    mock = b"true" if is_mock else b"false"
+    return {
+        mode: tick_template(keys(mode, mock), depth=mode == MODE_FULL)
+        for mode in (MODE_LTP, MODE_QUOTE, MODE_FULL)
+    }
+
+
+_OPTION_TEMPLATES: Final = {mock: _templates(_option_keys, mock) for mock in (False, True)}
+_OTHER_TEMPLATES: Final = {mock: _templates(_other_keys, mock) for mock in (False, True)}
+
+
+def _pick(columns: dict[str, Column], where: list[int]) -> dict[str, Column]:
+    return {name: [column[i] for i in where] for name, column in columns.items()}
+
+
+def _depth(batch: DecodedBatch, rows: npt.NDArray[np.intp]) -> dict[str, Column]:
+    return depth_columns(
+        np.concatenate([batch.depth_buy_quantity[rows], batch.depth_sell_quantity[rows]], 1),
+        np.concatenate([batch.depth_buy_price[rows], batch.depth_sell_price[rows]], 1),
+        np.concatenate([batch.depth_buy_orders[rows], batch.depth_sell_orders[rows]], 1),
+        np.column_stack([batch.total_buy_quantity[rows], batch.total_sell_quantity[rows]]),
     )
-    columns = zip(
-        full_rows.tolist(),
-        fragments,
-        batch.total_buy_quantity[chosen].tolist(),
-        batch.total_sell_quantity[chosen].tolist(),
-        strict=True,
-    )
-    for i, fragment, tbq, tsq in columns:
-        depth[i] = {"depth": fragment, "total_buy_quantity": tbq, "total_sell_quantity": tsq}
-    return volume, oi, depth

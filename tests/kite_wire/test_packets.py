@@ -265,3 +265,30 @@ def test_decode_frames_keeps_each_frames_damage_to_itself() -> None:
     assert "beyond" in merged.errors[0]
     assert decode_frames([b"\x00", b"\x00"]).heartbeat
     assert len(decode_frames([])) == 0
+
+
+@pytest.mark.parametrize("kind", list(PacketKind))
+def test_frames_of_one_kind_decode_together_as_each_frame_does(
+    kind: PacketKind, oracle: KiteTicker
+) -> None:
+    # A busy worker's batch: several homogeneous frames of one kind are decoded as one array.
+    rng = np.random.default_rng(100 + int(kind))
+    frames = [encode_frame(encode_packets(kind, _columns(kind, n, rng))) for n in (3, 1, 5)]
+    merged = decode_frames(frames)
+    _assert_matches(merged, [tick for frame in frames for tick in oracle._parse_binary(frame)])
+    singles = [decode_frame(frame) for frame in frames]
+    for name in ("segment", "mode", "change", "open", "oi", "depth_sell_price", "depth_buy_orders"):
+        expected = np.concatenate([getattr(single, name) for single in singles])
+        np.testing.assert_array_equal(getattr(merged, name), expected)  # NaN where absent too
+        assert getattr(merged, name).dtype == expected.dtype
+
+
+def test_frames_of_different_kinds_take_the_general_path(oracle: KiteTicker) -> None:
+    rng = np.random.default_rng(7)
+    frames = [
+        encode_frame(encode_packets(PacketKind.FULL, _columns(PacketKind.FULL, 2, rng))),
+        encode_frame(encode_packets(PacketKind.LTP, _columns(PacketKind.LTP, 3, rng))),
+    ]
+    merged = decode_frames(frames)
+    _assert_matches(merged, [tick for frame in frames for tick in oracle._parse_binary(frame)])
+    assert merged.mode.tolist() == [2, 2, 0, 0, 0]

@@ -172,3 +172,38 @@ def test_a_frame_is_one_stream_entry_holding_its_messages(redis_client):
     assert len(entries) == 1
     in_stream = orjson.loads(entries[0][1][b"data"])
     assert in_stream == _messages(chunks[-1])  # the same objects as published, in order
+
+
+def test_messages_of_a_mixed_mode_batch_keep_frame_order_and_orjsons_formatting() -> None:
+    chunks: list[Chunk] = []
+    processor = _processor(chunks)
+    now = 1_900_000_000
+    index = encode_packets(
+        PacketKind.INDEX_FULL,
+        {"instrument_token": [INDEX], "last_price": [24100.0], "exchange_timestamp": [now]},
+    )
+    full = encode_packets(
+        PacketKind.FULL, {"instrument_token": [PUT], "last_price": [60.0], "oi": [9]}
+    )
+    quote = encode_packets(
+        PacketKind.QUOTE, {"instrument_token": [CALL], "last_price": [180.0], "volume_traded": [4]}
+    )
+    ltp = encode_packets(PacketKind.LTP, {"instrument_token": [ORPHAN], "last_price": [1.5]})
+    processor.process_frame(encode_frame(index, quote, ltp, full), now + 0.25)
+    data = chunks[-1].data
+    raw = []
+    marker = b"PUBLISH\r\n$9\r\nt:options\r\n$"
+    start = data.find(marker)
+    while start >= 0:
+        size_end = data.index(b"\r\n", start + len(marker))
+        size = int(data[start + len(marker) : size_end])
+        raw.append(data[size_end + 2 : size_end + 2 + size])
+        start = data.find(marker, size_end + 2 + size)
+    decoded = [orjson.loads(message) for message in raw]
+    assert [m["token"] for m in decoded] == [CALL, ORPHAN, PUT]  # the frame's order
+    # Byte for byte what orjson writes for the same dicts (key order, number formatting).
+    assert [orjson.dumps(m) for m in decoded] == raw
+    call, orphan, put = decoded
+    assert call["volume"] == 4 and call["oi"] is None and "depth" not in call
+    assert orphan["volume"] is None and orphan["oi"] is None
+    assert put["oi"] == 9 and put["depth"]["buy"][0]["quantity"] == 0
