@@ -33,7 +33,7 @@ from contract.names import (
 )
 from kite_wire.packets import PacketKind, encode_frame, encode_packets
 from streaming.publish.resp import Chunk
-from tests.streaming.test_processor import CALL, INDEX, ORPHAN, _messages, _processor
+from tests.streaming.test_processor import CALL, INDEX, ORPHAN, _messages, _processor, index_packet
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "redis-contract.md").read_text()
@@ -68,10 +68,7 @@ def test_processor_messages_carry_exactly_the_contract_fields() -> None:
     chunks: list[Chunk] = []
     processor = _processor(chunks)
     now = 1_900_000_000
-    index = encode_packets(
-        PacketKind.INDEX_FULL,
-        {"instrument_token": [INDEX], "last_price": [24100.0], "exchange_timestamp": [now]},
-    )
+    index = index_packet(now)
     full = encode_packets(
         PacketKind.FULL,
         {"instrument_token": [CALL], "last_price": np.array([150.0]), "volume_traded": [10],

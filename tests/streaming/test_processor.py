@@ -43,6 +43,14 @@ def _processor(chunks: list[Chunk]) -> TickProcessor:
     )  # fmt: skip
 
 
+def index_packet(now: int) -> Any:
+    """The NIFTY index at 24,100 in full mode, stamped ``now``."""
+    return encode_packets(
+        PacketKind.INDEX_FULL,
+        {"instrument_token": [INDEX], "last_price": [24100.0], "exchange_timestamp": [now]},
+    )
+
+
 def _messages(chunk: Chunk, channel: bytes = b"t:options") -> list[dict]:
     out = []
     data = chunk.data
@@ -70,10 +78,7 @@ def test_option_ticks_are_priced_from_the_index_in_the_same_frame():
         )
         for call in (True, False)
     ]
-    index = encode_packets(
-        PacketKind.INDEX_FULL,
-        {"instrument_token": [INDEX], "last_price": [24100.0], "exchange_timestamp": [now]},
-    )
+    index = index_packet(now)
     options = encode_packets(
         PacketKind.FULL,
         {"instrument_token": [CALL, PUT], "last_price": np.round(prices, 2),
@@ -178,10 +183,7 @@ def test_messages_of_a_mixed_mode_batch_keep_frame_order_and_orjsons_formatting(
     chunks: list[Chunk] = []
     processor = _processor(chunks)
     now = 1_900_000_000
-    index = encode_packets(
-        PacketKind.INDEX_FULL,
-        {"instrument_token": [INDEX], "last_price": [24100.0], "exchange_timestamp": [now]},
-    )
+    index = index_packet(now)
     full = encode_packets(
         PacketKind.FULL, {"instrument_token": [PUT], "last_price": [60.0], "oi": [9]}
     )
