@@ -105,9 +105,8 @@ class InstrumentTable:
             dtype=np.intp,
         ).reshape(n)
         self.heads: list[bytes] = [_head(m) for m in metas]
-        self.token_fields: list[bytes] = [str(m.instrument_token).encode() for m in metas]
-        # The same fields as complete RESP bulk strings, for the batch's HSET of `latest`.
-        self.field_bulks: list[bytes] = [bulk(field) for field in self.token_fields]
+        # Each token as its `latest` hash field, a complete RESP bulk string (the batch's HSET).
+        self.field_bulks: list[bytes] = [bulk(str(m.instrument_token).encode()) for m in metas]
 
     def __len__(self) -> int:
         return int(self.tokens.shape[0])
