@@ -281,42 +281,6 @@ def _empty_columns(n: int) -> dict[str, npt.NDArray[np.generic]]:
     return cols
 
 
-def _fill_group(
-    cols: dict[str, npt.NDArray[np.generic]],
-    kind: int,
-    packets: npt.NDArray[np.void],
-    where: npt.NDArray[np.intp] | slice,
-) -> None:
-    tokens = packets["instrument_token"].astype(np.int64)
-    segments = segments_of(tokens)
-    divisors = price_divisors(segments)
-    cols["instrument_token"][where] = tokens
-    cols["segment"][where] = segments
-    cols["mode"][where] = KIND_MODE[kind]
-    cols["tradable"][where] = segments != INDICES
-    last_price = packets["last_price"] / divisors
-    cols["last_price"][where] = last_price
-    if kind == PacketKind.LTP:
-        return
-    names = PACKET_DTYPES[kind].names or ()
-    for name in names:
-        if name in PRICE_FIELDS and name != "last_price":
-            cols[name][where] = packets[name] / divisors
-        elif name in COUNT_FIELDS:
-            cols[name][where] = packets[name]
-    close = packets["close"] / divisors
-    # kiteconnect's derived percentage change, same operation order so floats match bit for bit.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        change = np.where(close != 0, (last_price - close) * 100 / close, 0.0)
-    cols["change"][where] = change
-    if kind == PacketKind.FULL:
-        depth = packets["depth"]
-        for side, levels in (("buy", slice(0, 5)), ("sell", slice(5, 10))):
-            cols[f"depth_{side}_quantity"][where] = depth["quantity"][:, levels]
-            cols[f"depth_{side}_price"][where] = depth["price"][:, levels] / divisors[:, None]
-            cols[f"depth_{side}_orders"][where] = depth["orders"][:, levels]
-
-
 def _batch(
     cols: dict[str, npt.NDArray[np.generic]],
     *,
@@ -325,17 +289,6 @@ def _batch(
 ) -> DecodedBatch:
     errs = tuple(errors or ())
     return DecodedBatch(**cols, heartbeat=heartbeat, malformed=len(errs), errors=errs)  # type: ignore[arg-type]
-
-
-def _homogeneous(payload: bytes | memoryview, count: int) -> npt.NDArray[np.void] | None:
-    """The frame body viewed in place when every packet has one known length, else None."""
-    length = int.from_bytes(payload[2:4], "big")
-    if length not in PACKET_DTYPES or count * (length + 2) + 2 != len(payload):
-        return None
-    framed = np.frombuffer(payload, dtype=FRAMED_DTYPES[length], count=count, offset=2)
-    if not bool((framed["length"] == length).all()):
-        return None
-    return framed["packet"]
 
 
 def decode_frame(payload: bytes | bytearray | memoryview) -> DecodedBatch:
@@ -358,11 +311,18 @@ def decode_frame(payload: bytes | bytearray | memoryview) -> DecodedBatch:
 
 
 def _homogeneous_frame(data: bytes | memoryview) -> npt.NDArray[np.void] | None:
-    """A ticking frame's packets viewed in place when they are all of one kind, else None."""
-    if len(data) < 4:
-        return None
+    """A ticking frame's packets viewed in place when they all have one known length, else
+    None (an empty, mixed or damaged frame takes the length walk)."""
     count = int.from_bytes(data[0:2], "big")
-    return _homogeneous(data, count) if count else None
+    if len(data) < 4 or not count:
+        return None
+    length = int.from_bytes(data[2:4], "big")
+    if length not in PACKET_DTYPES or count * (length + 2) + 2 != len(data):
+        return None
+    framed = np.frombuffer(data, dtype=FRAMED_DTYPES[length], count=count, offset=2)
+    if not bool((framed["length"] == length).all()):
+        return None
+    return framed["packet"]
 
 
 _OTHER_PRICE_FIELDS: Final = ("average_traded_price", "open", "high", "low", "close")
@@ -370,9 +330,9 @@ _DEPTH_SIDES: Final = (("buy", slice(0, DEPTH_LEVELS)), ("sell", slice(DEPTH_LEV
 
 
 def _homogeneous_columns(packets: npt.NDArray[np.void]) -> dict[str, npt.NDArray[np.generic]]:
-    """Columns of packets of one kind, each built once (what ``_fill_group`` writes into
-    ``_empty_columns``, without allocating placeholders first: the common 10 ms frame is
-    homogeneous, and allocations were a third of its decoding)."""
+    """Columns of packets of one kind, each built once (no placeholders allocated and then
+    filled: the common 10 ms frame is homogeneous, and allocations were a third of its
+    decoding). Fields the kind does not carry are NaN (prices) or 0 (counts)."""
     kind = packets.dtype.itemsize
     n = packets.shape[0]
     tokens = packets["instrument_token"].astype(np.int64)
@@ -394,7 +354,7 @@ def _homogeneous_columns(packets: npt.NDArray[np.void]) -> dict[str, npt.NDArray
         cols[name] = packets[name].astype(np.int64) if carried and name in names else _i8(n)
     if carried:
         close = np.asarray(cols["close"], dtype=np.float64)  # the float64 column itself
-        # kiteconnect's derived percentage change, same operation order as ``_fill_group``.
+        # kiteconnect's derived percentage change, same operation order so floats match bit for bit.
         with np.errstate(divide="ignore", invalid="ignore"):
             cols["change"] = np.where(close != 0, (last_price - close) * 100 / close, 0.0)
     else:
@@ -493,5 +453,7 @@ def _decode_walk(data: bytes | memoryview, count: int) -> DecodedBatch:
     for length, (offsets, places) in groups.items():
         rows = raw[np.asarray(offsets, dtype=np.intp)[:, None] + np.arange(length)]
         packets = np.ascontiguousarray(rows).view(PACKET_DTYPES[length]).reshape(-1)
-        _fill_group(cols, length, packets, np.asarray(places, dtype=np.intp))
+        where = np.asarray(places, dtype=np.intp)
+        for name, column in _homogeneous_columns(packets).items():
+            cols[name][where] = column
     return _batch(cols, errors=errors)

@@ -285,30 +285,38 @@ class TickProcessor:
         rows: npt.NDArray[np.intp],
         columns: dict[str, Column],
     ) -> list[bytes]:
-        """Messages of ``rows`` in order, each in its mode's template (volume from quote mode,
-        OI and depth in full mode); ``columns`` hold what every mode shares."""
+        """Messages of ``rows`` in order, each in its mode's template; ``columns`` hold what
+        every mode shares."""
         mode = batch.mode[rows]
-        first = int(mode[0])
-        groups: list[tuple[int, npt.NDArray[np.intp] | None]]
-        if bool((mode == first).all()):  # the usual batch: one subscription mode
-            groups = [(first, None)]
-        else:
-            groups = [(int(m), np.flatnonzero(mode == m)) for m in np.unique(mode).tolist()]
+        modes = np.unique(mode).tolist()
+        if len(modes) == 1:  # the usual batch: one subscription mode
+            return _render_mode(templates[modes[0]], modes[0], batch, rows, columns)
         out: list[bytes] = [b""] * int(rows.size)
-        for group_mode, where in groups:
-            chosen = rows if where is None else rows[where]
-            group = columns if where is None else _pick(columns, where.tolist())
-            if group_mode != MODE_LTP:
-                group["volume"] = number_column(batch.volume_traded[chosen])
-            if group_mode == MODE_FULL:
-                group["oi"] = number_column(batch.oi[chosen])
-                group.update(_depth(batch, chosen))
-            rendered = templates[group_mode].render(group, int(chosen.size))
-            if where is None:
-                return rendered
-            for at, message in zip(where.tolist(), rendered, strict=True):
+        for group_mode in modes:
+            where = np.flatnonzero(mode == group_mode).tolist()
+            rendered = _render_mode(
+                templates[group_mode], group_mode, batch, rows[where],
+                {name: [column[i] for i in where] for name, column in columns.items()},
+            )  # fmt: skip
+            for at, message in zip(where, rendered, strict=True):
                 out[at] = message
         return out
+
+
+def _render_mode(
+    template: Template,
+    mode: int,
+    batch: DecodedBatch,
+    rows: npt.NDArray[np.intp],
+    columns: dict[str, Column],
+) -> list[bytes]:
+    """Messages of ``rows``, all in ``mode``: volume from quote mode on, OI and depth in full."""
+    if mode != MODE_LTP:
+        columns["volume"] = number_column(batch.volume_traded[rows])
+    if mode == MODE_FULL:
+        columns["oi"] = number_column(batch.oi[rows])
+        columns.update(_depth(batch, rows))
+    return template.render(columns, int(rows.size))
 
 
 _OPTION_FLOATS: Final = (
@@ -322,22 +330,25 @@ _ERROR_TOKENS: Final[dict[str | None, bytes]] = {
 }
 
 
+def _market_keys(mode: int) -> list[tuple[str, bytes | None]]:
+    """price, then volume (null in ltp mode) and OI (null unless full mode)."""
+    return [
+        ("price", None), ("volume", b"null" if mode == MODE_LTP else None),
+        ("oi", None if mode == MODE_FULL else b"null"),
+    ]  # fmt: skip
+
+
 def _option_keys(mode: int, is_mock: bytes) -> list[tuple[str, bytes | None]]:
     """The option message's keys in the contract's order (docs/redis-contract.md)."""
     return [
-        ("price", None), ("volume", b"null" if mode == MODE_LTP else None),
-        ("oi", None if mode == MODE_FULL else b"null"), ("iv", None), ("delta", None),
-        ("gamma", None), ("theta", None), ("vega", None), ("ts", None), ("is_mock", is_mock),
-        ("rho", None), ("underlying_price", None), ("iv_error", None), ("received_at", None),
+        *_market_keys(mode), ("iv", None), ("delta", None), ("gamma", None), ("theta", None),
+        ("vega", None), ("ts", None), ("is_mock", is_mock), ("rho", None),
+        ("underlying_price", None), ("iv_error", None), ("received_at", None),
     ]  # fmt: skip
 
 
 def _other_keys(mode: int, is_mock: bytes) -> list[tuple[str, bytes | None]]:
-    return [
-        ("price", None), ("volume", b"null" if mode == MODE_LTP else None),
-        ("oi", None if mode == MODE_FULL else b"null"), ("ts", None), ("is_mock", is_mock),
-        ("received_at", None),
-    ]  # fmt: skip
+    return [*_market_keys(mode), ("ts", None), ("is_mock", is_mock), ("received_at", None)]
 
 
 def _templates(
@@ -352,10 +363,6 @@ def _templates(
 
 _OPTION_TEMPLATES: Final = {mock: _templates(_option_keys, mock) for mock in (False, True)}
 _OTHER_TEMPLATES: Final = {mock: _templates(_other_keys, mock) for mock in (False, True)}
-
-
-def _pick(columns: dict[str, Column], where: list[int]) -> dict[str, Column]:
-    return {name: [column[i] for i in where] for name, column in columns.items()}
 
 
 def _depth(batch: DecodedBatch, rows: npt.NDArray[np.intp]) -> dict[str, Column]:
