@@ -207,15 +207,6 @@ class IVReason(enum.IntEnum):
 
 
 _REASON_LABELS = np.array([reason.label for reason in IVReason], dtype=object)
-# The codes as plain ints for the hot path (see ``_first_reason``).
-_OK = int(IVReason.OK)
-_NON_FINITE = int(IVReason.NON_FINITE)
-_NON_POSITIVE_INPUT = int(IVReason.NON_POSITIVE_INPUT)
-_EXPIRED = int(IVReason.EXPIRED)
-_BELOW_INTRINSIC = int(IVReason.BELOW_INTRINSIC)
-_ABOVE_MAX = int(IVReason.ABOVE_MAX)
-_NO_TIME_VALUE = int(IVReason.NO_TIME_VALUE)
-_NOT_CONVERGED = int(IVReason.NOT_CONVERGED)
 # Normalised time value below which float64 prices (and parity differences) hold no sigma.
 _MIN_NORMALISED_TIME_VALUE = 1e-12
 
@@ -238,17 +229,18 @@ class IVResult:
 
 
 def _first_reason(
-    shape: tuple[int, ...], conditions: list[tuple[BoolArray, int]]
+    shape: tuple[int, ...], conditions: list[tuple[BoolArray, IVReason]]
 ) -> NDArray[np.uint8]:
     """Per element the code of the first condition it meets (``conditions`` in check order),
     ``IVReason.OK`` where none: written in reverse, so an earlier condition overwrites a later.
 
-    Codes are plain ints: an ``IVReason`` member in a numpy comparison costs an enum attribute
-    lookup each time, which dominated the live worker's small batches.
+    Codes reach numpy as plain ints: numpy probes an ``IVReason`` member for array interfaces
+    through the enum's attribute lookup on every use, which dominated the live worker's small
+    batches.
     """
     reason = np.zeros(shape, dtype=np.uint8)
     for condition, code in reversed(conditions):
-        np.copyto(reason, np.uint8(code), where=condition)
+        np.copyto(reason, np.uint8(int(code)), where=condition)
     return reason
 
 
@@ -281,30 +273,30 @@ def _implied_volatility_on_forward(
     reason = _first_reason(
         shape,
         [
-            (~inputs_finite, _NON_FINITE),
-            ((price <= 0.0) | (forward <= 0.0) | (strike <= 0.0), _NON_POSITIVE_INPUT),
-            (t_years <= 0.0, _EXPIRED),
-            (time_value < 0.0, _BELOW_INTRINSIC),
-            (undiscounted >= np.where(is_call, forward, strike), _ABOVE_MAX),
-            (beta < _MIN_NORMALISED_TIME_VALUE, _NO_TIME_VALUE),
+            (~inputs_finite, IVReason.NON_FINITE),
+            ((price <= 0.0) | (forward <= 0.0) | (strike <= 0.0), IVReason.NON_POSITIVE_INPUT),
+            (t_years <= 0.0, IVReason.EXPIRED),
+            (time_value < 0.0, IVReason.BELOW_INTRINSIC),
+            (undiscounted >= np.where(is_call, forward, strike), IVReason.ABOVE_MAX),
+            (beta < _MIN_NORMALISED_TIME_VALUE, IVReason.NO_TIME_VALUE),
         ],
     )
     x = -np.abs(np.log(forward / strike))
 
     iv = np.full(shape, np.nan)
     flat_reason = reason.reshape(-1)
-    solvable = flat_reason == _OK
+    solvable = flat_reason == int(IVReason.OK)
     flat_x, flat_beta, flat_t = _flat(x, shape), _flat(beta, shape), _flat(t_years, shape)
     if solvable.all():  # the common batch: no gathers needed
         total_vol, converged = solve_total_volatility(flat_x, flat_beta)
         iv.reshape(-1)[:] = total_vol / np.sqrt(flat_t)
         if not converged.all():
-            flat_reason[~converged] = _NOT_CONVERGED
+            flat_reason[~converged] = int(IVReason.NOT_CONVERGED)
     else:
         index = np.flatnonzero(solvable)
         total_vol, converged = solve_total_volatility(flat_x[index], flat_beta[index])
         iv.reshape(-1)[index] = total_vol / np.sqrt(flat_t[index])
-        flat_reason[index[~converged]] = _NOT_CONVERGED
+        flat_reason[index[~converged]] = int(IVReason.NOT_CONVERGED)
     return IVResult(iv=iv, reason=reason)
 
 

@@ -72,3 +72,10 @@ def _write_registry_version(reason: str) -> None:
 def registry_changed_on_commit(*, reason: str) -> None:
     """Write a new registry version after the surrounding transaction commits."""
     transaction.on_commit(lambda: _write_registry_version(reason))
+
+
+def subscriptions_changed_on_commit(*, reason: str) -> None:
+    """After commit: the assignment task, and a new registry version (what a service that
+    adds, removes or (de)activates subscriptions owes both the workers and the readers)."""
+    assignment_request_on_commit(reason=reason)
+    registry_changed_on_commit(reason=reason)

@@ -35,7 +35,7 @@ from subscriptions.strike_chooser import (
     diff_subscriptions,
     should_rebalance,
 )
-from subscriptions.triggers import assignment_request_on_commit, registry_changed_on_commit
+from subscriptions.triggers import subscriptions_changed_on_commit
 from subscriptions.underlying_price import UnderlyingPrice, UnderlyingPriceSource
 
 log = structlog.get_logger(__name__)
@@ -187,8 +187,7 @@ def underlying_rebalance(
             last_atm_strike=window.atm_strike, last_rebalanced_at=now
         )
         if not diff.is_empty:
-            assignment_request_on_commit(reason="strikes_rebalanced")
-            registry_changed_on_commit(reason="strikes_rebalanced")
+            subscriptions_changed_on_commit(reason="strikes_rebalanced")
     outcome.acted = True
     log.info(
         "underlying_rebalanced",

@@ -20,7 +20,11 @@ from subscriptions.models import (
     SubscriptionStatus,
 )
 from subscriptions.selectors import SubscriptionFilters, subscriptions_filtered
-from subscriptions.triggers import assignment_request_on_commit, registry_changed_on_commit
+from subscriptions.triggers import (
+    assignment_request_on_commit,
+    registry_changed_on_commit,
+    subscriptions_changed_on_commit,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -104,8 +108,7 @@ def subscriptions_bulk_create(
         created = Subscription.objects.bulk_create(new)
         report.created = sorted(s.pk for s in created)
         if created:
-            assignment_request_on_commit(reason="subscriptions_created")
-            registry_changed_on_commit(reason="subscriptions_created")
+            subscriptions_changed_on_commit(reason="subscriptions_created")
     log.info(
         "subscriptions_created",
         created=len(report.created),
@@ -158,8 +161,7 @@ def subscriptions_set_status(
             .update(status=status, updated_at=now)
         )
         if report.changed:
-            assignment_request_on_commit(reason=f"subscriptions_{status}")
-            registry_changed_on_commit(reason=f"subscriptions_{status}")
+            subscriptions_changed_on_commit(reason=f"subscriptions_{status}")
     log.info(
         "subscriptions_status_set",
         status=status,
