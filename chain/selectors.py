@@ -108,10 +108,9 @@ class Snapshots:
     spot_ts: float | None
 
 
+# SideQuotes fields filled from the snapshot columns of the same name.
 _SIDE_COLUMNS: Final = (
-    ("price", "price"), ("ts", "ts"), ("bid", "bid"), ("ask", "ask"), ("volume", "volume"),
-    ("oi", "oi"), ("iv", "iv"), ("delta", "delta"), ("gamma", "gamma"), ("theta", "theta"),
-    ("vega", "vega"),
+    "price", "ts", "bid", "ask", "volume", "oi", "iv", "delta", "gamma", "theta", "vega",
 )  # fmt: skip
 
 
@@ -123,22 +122,15 @@ def _side(
     where = places.strike_index
     source = places.row_index if positions is None else positions[places.row_index]
     side.listed[where] = True
-    for field, column in _SIDE_COLUMNS:
-        getattr(side, field)[where] = snapshots.columns[column][source]
+    for name in _SIDE_COLUMNS:
+        getattr(side, name)[where] = snapshots.columns[name][source]
     side.oi_open[where] = snapshots.oi_open[source]
     return side
 
 
-def stored_oi(raw: bytes | str | None) -> float:
-    """A first-seen OI as written by ``_record_first_seen`` (a non-negative integer), else NaN."""
-    if raw is None:
-        return math.nan
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    return float(text) if text.isdigit() else math.nan
-
-
 def stored_ois(raws: Sequence[bytes | str | None]) -> FloatArray:
-    """``stored_oi`` of each value, as one array (inlined: one value per option of the chain)."""
+    """First-seen OIs as written by ``_record_first_seen`` (non-negative integers), NaN for
+    anything else, as one array (one value per option of the chain)."""
     nan = math.nan
     return np.array(
         [nan if raw is None or not raw.isdigit() else float(raw) for raw in raws],
@@ -187,13 +179,17 @@ Raw = bytes | str | None
 
 
 def _read_snapshots(
-    client: redis.Redis, prefix: str, layout: ChainLayout, oi_key: str
-) -> tuple[list[Raw], list[Raw]]:
+    client: redis.Redis, prefix: str, layout: ChainLayout, oi_key: str, *, version: bool = False
+) -> tuple[Raw, list[Raw], list[Raw]]:
+    """The layout's snapshots and OI baselines in one round trip; with ``version``, the
+    registry version too (else None in its place)."""
     pipe = client.pipeline(transaction=False)
+    if version:
+        pipe.get(registry_version_key(prefix))
     pipe.hmget(latest_key(prefix), layout.fields)
     pipe.hmget(oi_key, layout.fields[:-1])
-    latest, opens = pipe.execute()
-    return latest, opens
+    replies = pipe.execute()
+    return (replies[0] if version else None), replies[-2], replies[-1]
 
 
 def _layout_and_snapshots(
@@ -210,25 +206,22 @@ def _layout_and_snapshots(
     when the cached layout's version is current, else the version, the queries and a read."""
     if cache is None:
         layout = load_layout(underlying, expiry, now)
-        return layout, *_read_snapshots(client, prefix, layout, oi_key)
+        return layout, *_read_snapshots(client, prefix, layout, oi_key)[1:]
     key = RegistryCache.key(prefix, underlying, expiry, now)
     cached = cache.get(key, now=now)
     if cached is not None:
-        layout = cached.layout
-        pipe = client.pipeline(transaction=False)
-        pipe.get(registry_version_key(prefix))
-        pipe.hmget(latest_key(prefix), layout.fields)
-        pipe.hmget(oi_key, layout.fields[:-1])
-        version, latest, opens = pipe.execute()
+        version, latest, opens = _read_snapshots(
+            client, prefix, cached.layout, oi_key, version=True
+        )
         if version_text(version) == cached.version:
-            return layout, latest, opens
+            return cached.layout, latest, opens
         cache.discard(key)
     # The version is read before the queries: a change committed after this read has written
     # a newer version, so the entry built here is rebuilt on the next request.
-    version = current_version(client, prefix)
+    current = current_version(client, prefix)
     layout = load_layout(underlying, expiry, now)
-    cache.put(key, CachedLayout(layout=layout, version=version, built_at=now))
-    return layout, *_read_snapshots(client, prefix, layout, oi_key)
+    cache.put(key, CachedLayout(layout=layout, version=current, built_at=now))
+    return layout, *_read_snapshots(client, prefix, layout, oi_key)[1:]
 
 
 def _years(expiry: date, now: float) -> float:
