@@ -24,12 +24,11 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 
 from streaming.config import EXIT_USAGE
+from tests.database_url import migrated_database_url
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 TOP: Final = "ticker_project"
@@ -293,12 +292,7 @@ def test_a_streaming_worker_loads_neither_kiteconnect_twisted_nor_scipy() -> Non
 def test_the_run_account_command_loads_neither_kiteconnect_twisted_nor_scipy() -> None:
     # The command as the fleet starts it, through manage.py (system checks included), on the
     # test database; account 0 does not exist, so it exits once everything is imported.
-    db = connection.settings_dict
-    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    database_url = (
-        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-        f"/{db['NAME']}"
-    )
+    database_url = migrated_database_url()
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "manage.py", "run_account", "0"],
         cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url},

@@ -16,10 +16,10 @@ import redis
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import connections
 from django.test import override_settings
 
 from subscriptions.models import Instrument
+from tests.database_url import migrated_database_url
 from tests.streaming.helpers import (
     load_simulator_instruments,
     run_worker,
@@ -73,11 +73,6 @@ STALE_JS = """() => {
 }"""
 
 
-def _database_url() -> str:
-    s = connections["default"].settings_dict
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 def _two_expiries_near_the_money(instruments: list[Instrument]) -> dict[str, list[Instrument]]:
     """NIFTY's second and third expiries, the strikes nearest 24,000, both sides of each."""
     options = [i for i in instruments if i.name == "NIFTY" and i.instrument_type in ("CE", "PE")]
@@ -113,7 +108,7 @@ def test_the_chain_page_draws_the_live_chain_and_refreshes_it(
     expected_strikes = sorted({i.strike for i in chosen[near_expiry]})
 
     env = live_env(
-        database_url=_database_url(), redis_url=settings.REDIS_URL, DEBUG="0",
+        database_url=migrated_database_url(), redis_url=settings.REDIS_URL, DEBUG="0",
         SECURE_SSL_REDIRECT="0", SESSION_COOKIE_SECURE="0", CSRF_COOKIE_SECURE="0",
         STATIC_ROOT=str(static_root), API_THROTTLE_USER="100000/minute",
     )  # fmt: skip

@@ -27,6 +27,7 @@ from subscriptions.kite_dump import DumpSource
 from subscriptions.models import Instrument, Subscription, Underlying
 from subscriptions.services.instruments import instruments_refresh
 from tests.accounts.factories import AccountFactory
+from tests.database_url import migrated_database_url
 from tests.simulator_fixtures import SimAccountCredentials, SimulatorHandle
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -87,8 +88,7 @@ def worker_env(*, redis_url: str, **extra: str) -> dict[str, str]:
     db = connection.settings_dict
     env = os.environ.copy()
     env.update(
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-        f"{db['NAME']}",
+        DATABASE_URL=migrated_database_url(),
         REDIS_URL=redis_url,
         TICKER_CHANNEL_PREFIX=settings.TICKER_CHANNEL_PREFIX,
         STREAMING_FEED_IS_MOCK="1",

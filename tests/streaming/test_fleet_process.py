@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from accounts.models import AccountStatus
 from streaming.config import EXIT_LEASE_HELD
 from subscriptions.models import Subscription
+from tests.database_url import migrated_database_url
 from tests.streaming.fleet_helpers import (
     alive,
     fleet_env,
@@ -275,7 +276,7 @@ def test_a_postgresql_restart_is_survived_and_health_says_so_meanwhile(
     database = ThrowawayPostgres()
     database.start()
     try:
-        database.load_copy_of(_test_database_url())
+        database.load_copy_of(migrated_database_url())
         env = fleet_env(redis_url=settings.REDIS_URL, DATABASE_URL=database.url())
         web = LiveServer(live_env(database_url=database.url(), redis_url=settings.REDIS_URL))
         try:
@@ -308,10 +309,3 @@ def test_a_postgresql_restart_is_survived_and_health_says_so_meanwhile(
             web.stop()
     finally:
         database.remove()
-
-
-def _test_database_url() -> str:
-    from django.db import connection  # noqa: PLC0415 - the test database, once it exists
-
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"

@@ -13,10 +13,10 @@ import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connections
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from tests.database_url import migrated_database_url
 from tests.ticker_project.live_stack import LiveServer, live_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,14 +27,9 @@ CHECKS = (
 )
 
 
-def _database_url() -> str:
-    s = connections["default"].settings_dict
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 @pytest.fixture
 def server(redis_client: redis.Redis) -> Iterator[LiveServer]:
-    env = live_env(database_url=_database_url(), redis_url=settings.REDIS_URL, DEBUG="0",
+    env = live_env(database_url=migrated_database_url(), redis_url=settings.REDIS_URL, DEBUG="0",
                    SECURE_SSL_REDIRECT="0", API_THROTTLE_USER="100000/minute")  # fmt: skip
     live = LiveServer(env)
     try:

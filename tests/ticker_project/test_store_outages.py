@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 import requests
-from django.db import connections
 
+from tests.database_url import migrated_database_url
 from tests.streaming.helpers import REPO_ROOT, ThrowawayRedis
 from tests.ticker_project.live_stack import LiveServer, ThrowawayPostgres, live_env
 
@@ -53,21 +53,13 @@ class Stack:
         )
 
 
-def _source_url() -> str:
-    """The tests' migrated database (pytest-django's test_<name>) on the shared server."""
-    connection = connections["default"]
-    s = connection.settings_dict
-    name = s["NAME"]  # set to the test database by django_db_setup
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{name}"
-
-
 @pytest.fixture(scope="module")
 def stack(django_db_setup: None) -> Iterator[Stack]:
     postgres, store = ThrowawayPostgres(), ThrowawayRedis()
     server: LiveServer | None = None
     try:
         postgres.start()
-        postgres.load_copy_of(_source_url())
+        postgres.load_copy_of(migrated_database_url())
         store.start()
         # DEBUG on: the harder case, where Django would otherwise show its debug page.
         env = live_env(database_url=postgres.url(), redis_url=store.url, DEBUG="1")

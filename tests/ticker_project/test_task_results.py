@@ -18,12 +18,12 @@ import requests
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
+from tests.database_url import migrated_database_url
 from tests.streaming.helpers import REPO_ROOT, free_port, wait_for
 from ticker_project.celery import app as celery_app
 
@@ -32,18 +32,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ASSIGN = "subscriptions: assign to accounts"
 
 
-def _database_url() -> str:
-    s = connections["default"].settings_dict
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 @pytest.fixture
 def worker(redis_client: redis.Redis) -> Iterator[int]:
     """A Celery worker (prefork, one child) on the tests' database and Redis; its metrics port."""
     port = free_port()
     with tempfile.TemporaryDirectory() as multiproc, tempfile.TemporaryFile() as log:
-        env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": settings.REDIS_URL,
-               "CELERY_METRICS_PORT": str(port), "PROMETHEUS_MULTIPROC_DIR": multiproc}  # fmt: skip
+        env = {**os.environ, "DATABASE_URL": migrated_database_url(),
+               "REDIS_URL": settings.REDIS_URL, "CELERY_METRICS_PORT": str(port),
+               "PROMETHEUS_MULTIPROC_DIR": multiproc}  # fmt: skip
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "ticker_project", "worker", "--pool",
              "prefork", "--concurrency", "1", "-Q", ",".join(settings.CONTROL_PLANE_QUEUES),
