@@ -51,3 +51,17 @@ def test_numbers_and_nulls_only_take_the_block_path_with_the_same_meaning() -> N
     assert columns["delta"][1] == -0.4
     assert math.isnan(columns["bid"][0]) and math.isnan(columns["ask"][1])  # no depth
     assert all(math.isnan(column[2]) for column in columns.values())
+
+
+def test_one_odd_field_or_depth_costs_that_value_only() -> None:
+    """A snapshot the typed decode refuses is read field by field: its other values stay."""
+    raws = [
+        orjson.dumps({"price": 12, "ts": 100, "oi": True, "depth": []}),  # ints, a bool, a list
+        orjson.dumps({"price": 9.5, "ts": 100.0, "depth": {"buy": [1], "sell": [{"price": 9.6}]}}),
+        orjson.dumps({"price": 9.5, "ts": 100.0, "iv": 0.2, "depth": None, "extra": {"a": [1]}}),
+    ]
+    columns = snapshot_columns(raws)
+    assert columns["price"].tolist() == [12.0, 9.5, 9.5] and columns["ts"][0] == 100.0
+    assert math.isnan(columns["oi"][0]) and math.isnan(columns["bid"][0])
+    assert math.isnan(columns["bid"][1]) and columns["ask"][1] == 9.6  # a level not an object
+    assert columns["iv"][2] == 0.2 and math.isnan(columns["ask"][2])  # null depth, extra keys
