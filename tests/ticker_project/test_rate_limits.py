@@ -9,6 +9,8 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from rest_framework.authtoken.models import Token
 
+from ticker_project.throttling import UserThrottle
+
 pytestmark = pytest.mark.django_db
 
 LOGIN = "/admin/login/?next=/admin/"
@@ -36,6 +38,20 @@ def test_a_user_is_throttled_per_user(redis_client: redis.Redis) -> None:
     # Another user has a budget of their own.
     other = Client(HTTP_AUTHORIZATION=f"Token {second.key}")
     assert other.get("/api/v1/accounts/").status_code == 200
+
+
+@override_settings(API_THROTTLE_RATES={"anon": "3/minute", "user": "2/minute"})
+def test_a_users_budget_comes_back_with_the_next_window(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = Token.objects.create(user=User.objects.create_user("reader", password="pw-1234567"))
+    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    now = [1_800_000_030.0]  # 30 s into a minute
+    monkeypatch.setattr(UserThrottle, "timer", lambda self: now[0])
+    assert [client.get("/api/v1/accounts/").status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get("/api/v1/accounts/")["Retry-After"] == "30"  # the window's rest
+    now[0] += 30.0  # the next minute
+    assert client.get("/api/v1/accounts/").status_code == 200
 
 
 @override_settings(AXES_FAILURE_LIMIT=3)
