@@ -83,9 +83,9 @@ def _best_price(levels: list[Any]) -> float | None:
 
 def _typed_row(snapshot: Any) -> tuple[float | None, ...]:
     depth = snapshot.depth
-    if depth is None:
-        return (*_before_depth(snapshot), None, None, *_after_depth(snapshot))
-    bid, ask = _best_price(depth.buy), _best_price(depth.sell)
+    bid = ask = None
+    if depth is not None:
+        bid, ask = _best_price(depth.buy), _best_price(depth.sell)
     return (*_before_depth(snapshot), bid, ask, *_after_depth(snapshot))
 
 

@@ -74,11 +74,8 @@ class ChainLayout:
     index token.
     """
 
-    underlying: str
-    index_token: int
     expiries: tuple[date, ...]
     expiry: date
-    rows: tuple[OptionRow, ...]
     fields: tuple[str, ...]
     strikes: FloatArray
     ce: SidePlaces
@@ -176,8 +173,7 @@ def load_layout(underlying: str, expiry: date | None, now: float) -> ChainLayout
     rows = option_rows(underlying, now, [chosen])
     strikes, ce, pe, ce_rows, pe_rows = strike_layout(rows)
     return ChainLayout(
-        underlying=underlying, index_token=index_token, expiries=expiries, expiry=chosen,
-        rows=tuple(rows), fields=(*(str(r.token) for r in rows), str(index_token)),
+        expiries=expiries, expiry=chosen, fields=(*(str(r.token) for r in rows), str(index_token)),
         strikes=strikes, ce=ce, pe=pe, ce_rows=tuple(ce_rows), pe_rows=tuple(pe_rows),
     )  # fmt: skip
 

@@ -42,8 +42,9 @@ from chain.registry import (
     underlying_index_token,
     version_text,
 )
-from contract.messages import RECEIVED_AT
+from contract.messages import PRICE, RECEIVED_AT, TS
 from contract.names import chain_oi_open_key, latest_key, registry_version_key
+from contract.snapshot import CHAIN_NUMBER_FIELDS
 from greeks.expiry_time import IST, calendar_years_to_expiry, expiry_close_epoch
 
 OI_OPEN_TTL_SECONDS: Final = 3 * 86400
@@ -109,9 +110,7 @@ class Snapshots:
 
 
 # SideQuotes fields filled from the snapshot columns of the same name.
-_SIDE_COLUMNS: Final = (
-    "price", "ts", "bid", "ask", "volume", "oi", "iv", "delta", "gamma", "theta", "vega",
-)  # fmt: skip
+_SIDE_COLUMNS: Final = (PRICE, TS, "bid", "ask", *CHAIN_NUMBER_FIELDS)
 
 
 def _side(
